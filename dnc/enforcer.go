@@ -1,0 +1,270 @@
+package dnc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dncguard/dncguard/phone"
+	"github.com/dncguard/dncguard/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Reason says why a Decision came out as it did.
+type Reason string
+
+const (
+	ReasonListed        Reason = "listed"         // enabled, and the number is on the org's list: skip
+	ReasonNotListed     Reason = "not_listed"     // enabled, and the number is not on the list: dial
+	ReasonDisabled      Reason = "disabled"       // DNC is switched off for the org: dial
+	ReasonInvalidNumber Reason = "invalid_number" // the number is not a valid phone number: skip
+	ReasonInvalidOrg    Reason = "invalid_org"    // the org id is invalid: skip
+	ReasonUnavailable   Reason = "unavailable"    // storage failed or the context ended: skip (dial under WithFailOpen)
+)
+
+// Decision is the answer to "may this org dial this number now?".
+type Decision struct {
+	Skip   bool   // true: do not dial
+	Reason Reason // why
+	Number string // the number in E.164, or "" when it could not be normalized
+	Entry  *Entry // for ReasonListed from Check: the list entry that matched; else nil
+}
+
+// Entry is one listed number and what is known of it.
+type Entry = store.Entry
+
+// Observer is told of every decision, for metrics and logs. Its method must be safe for
+// concurrent use and quick: it runs on the caller's goroutine before the check returns.
+type Observer interface {
+	// Decided reports one decision for org, the error returned with it, and how long the
+	// check took (for CheckMany: the whole batch's time divided by its size).
+	Decided(org string, d Decision, took time.Duration, err error)
+}
+
+// Enforcer answers DNC checks and manages orgs' switches and lists, in Redis.
+// Create one with New and share it; it is safe for concurrent use.
+type Enforcer struct {
+	st  *store.Store
+	cfg config
+}
+
+// New returns an Enforcer that keeps its state in rdb: a *redis.Client,
+// *redis.ClusterClient (Redis Cluster), failover client (Sentinel) or *redis.Ring.
+// It fails on an invalid option, such as an unknown region, and warms the phone number
+// metadata of the default region so the first check is not slow. It does not contact
+// Redis.
+func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
+	if rdb == nil {
+		return nil, fmt.Errorf("dnc: nil redis client")
+	}
+	cfg := config{region: "US", prefix: store.DefaultPrefix, defaultEnabled: true, now: time.Now}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	region, err := phone.Region(cfg.region)
+	if err != nil {
+		return nil, fmt.Errorf("dnc: default region: %w", err)
+	}
+	cfg.region = region
+	if err := phone.Warm(region); err != nil {
+		return nil, err
+	}
+	return &Enforcer{st: store.New(rdb, cfg.prefix), cfg: cfg}, nil
+}
+
+// Region returns the default region, upper-case.
+func (e *Enforcer) Region() string { return e.cfg.region }
+
+// SetEnabled switches DNC enforcement on or off for org. On failure it returns the error
+// (ErrInvalidOrg, or ErrUnavailable wrapping the cause) and the switch is unchanged.
+func (e *Enforcer) SetEnabled(ctx context.Context, org string, enabled bool) error {
+	if err := validOrg(org); err != nil {
+		return err
+	}
+	if err := e.st.SetEnabled(ctx, org, enabled); err != nil {
+		return unavailable("set enabled", err)
+	}
+	return nil
+}
+
+// Enabled reports whether DNC is enforced for org: what SetEnabled last set, or the
+// default (true unless WithDefaultEnabled says otherwise) for an org that never set it.
+// On failure it returns true and the error.
+func (e *Enforcer) Enabled(ctx context.Context, org string) (bool, error) {
+	if err := validOrg(org); err != nil {
+		return true, err
+	}
+	on, err := e.st.Enabled(ctx, org, e.cfg.defaultEnabled)
+	if err != nil {
+		return true, unavailable("enabled", err)
+	}
+	return on, nil
+}
+
+// ShouldSkip reports whether the dialer must not call number for org. It is shorthand
+// for Check(ctx, org, number) returning only Decision.Skip.
+//
+//   - number is not a valid phone number: true and a *NumberError (ErrInvalidNumber);
+//     Redis is not touched.
+//   - org is not a valid org id: true and ErrInvalidOrg.
+//   - DNC is switched off for org: false, nil.
+//   - DNC is on and number is listed for org: true, nil.
+//   - DNC is on and number is not listed: false, nil.
+//   - Redis fails or ctx ends: true and ErrUnavailable wrapping the cause (false and the
+//     error under WithFailOpen).
+func (e *Enforcer) ShouldSkip(ctx context.Context, org, number string) (bool, error) {
+	d, err := e.Check(ctx, org, number)
+	return d.Skip, err
+}
+
+// Check decides whether org may dial number now and says why; see ShouldSkip for the
+// rules. It normalizes number in the default region, then reads the org's switch and
+// list in one Redis round trip.
+func (e *Enforcer) Check(ctx context.Context, org, number string) (Decision, error) {
+	if e.cfg.observer == nil {
+		return e.check(ctx, org, number)
+	}
+	start := time.Now()
+	d, err := e.check(ctx, org, number)
+	e.cfg.observer.Decided(org, d, time.Since(start), err)
+	return d, err
+}
+
+func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, error) {
+	if err := validOrg(org); err != nil {
+		return Decision{Skip: true, Reason: ReasonInvalidOrg}, err
+	}
+	n, err := phone.Normalize(number, e.cfg.region)
+	if err != nil {
+		return Decision{Skip: true, Reason: ReasonInvalidNumber}, &NumberError{Input: number, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return e.unavailable(n), unavailable("check", err)
+	}
+	state, entry, err := e.st.Check(ctx, org, n, e.cfg.defaultEnabled)
+	if err != nil {
+		if state == store.Listed && entry.Number != "" && errors.Is(err, store.ErrBadReply) {
+			// Listed, but its entry's metadata could not be decoded: still listed.
+			return Decision{Skip: true, Reason: ReasonListed, Number: n}, nil
+		}
+		return e.unavailable(n), unavailable("check", err)
+	}
+	switch state {
+	case store.Disabled:
+		return Decision{Reason: ReasonDisabled, Number: n}, nil
+	case store.NotListed:
+		return Decision{Reason: ReasonNotListed, Number: n}, nil
+	default:
+		return Decision{Skip: true, Reason: ReasonListed, Number: n, Entry: &entry}, nil
+	}
+}
+
+func (e *Enforcer) unavailable(number string) Decision {
+	return Decision{Skip: !e.cfg.failOpen, Reason: ReasonUnavailable, Number: number}
+}
+
+// CheckMany decides for each of numbers, in order, as Check would, in one Redis round
+// trip for the whole batch (it reads the switch once and the list with SMISMEMBER in
+// chunks, pipelined). Invalid numbers get ReasonInvalidNumber and do not stop the
+// others; the returned error is then the first *NumberError. When the org id is
+// invalid, Redis fails or ctx ends, every decision says so. Decisions carry no Entry.
+func (e *Enforcer) CheckMany(ctx context.Context, org string, numbers []string) ([]Decision, error) {
+	var start time.Time
+	if e.cfg.observer != nil {
+		start = time.Now()
+	}
+	ds, err := e.checkMany(ctx, org, numbers)
+	if e.cfg.observer != nil && len(ds) > 0 {
+		took := time.Since(start) / time.Duration(len(ds))
+		for _, d := range ds {
+			var derr error
+			if d.Reason != ReasonListed && d.Reason != ReasonNotListed && d.Reason != ReasonDisabled {
+				derr = err
+			}
+			e.cfg.observer.Decided(org, d, took, derr)
+		}
+	}
+	return ds, err
+}
+
+func (e *Enforcer) checkMany(ctx context.Context, org string, numbers []string) ([]Decision, error) {
+	ds := make([]Decision, len(numbers))
+	if err := validOrg(org); err != nil {
+		for i := range ds {
+			ds[i] = Decision{Skip: true, Reason: ReasonInvalidOrg}
+		}
+		return ds, err
+	}
+	var firstErr error
+	valid := make([]string, 0, len(numbers))
+	at := make([]int, 0, len(numbers)) // at[j]: index in numbers of valid[j]
+	for i, raw := range numbers {
+		n, err := phone.Normalize(raw, e.cfg.region)
+		if err != nil {
+			ds[i] = Decision{Skip: true, Reason: ReasonInvalidNumber}
+			if firstErr == nil {
+				firstErr = &NumberError{Index: i, Input: raw, Err: err}
+			}
+			continue
+		}
+		ds[i].Number = n
+		valid = append(valid, n)
+		at = append(at, i)
+	}
+	if len(valid) == 0 {
+		return ds, firstErr
+	}
+	fail := func(err error) ([]Decision, error) {
+		for _, i := range at {
+			ds[i] = e.unavailable(ds[i].Number)
+		}
+		return ds, unavailable("check many", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	enabled, listed, err := e.st.CheckMany(ctx, org, valid, e.cfg.defaultEnabled)
+	if err != nil {
+		return fail(err)
+	}
+	for j, i := range at {
+		switch {
+		case !enabled:
+			ds[i].Reason = ReasonDisabled
+		case listed[j]:
+			ds[i].Skip, ds[i].Reason = true, ReasonListed
+		default:
+			ds[i].Reason = ReasonNotListed
+		}
+	}
+	return ds, firstErr
+}
+
+// validOrg checks an org id: 1 to 128 bytes of printable UTF-8, no white space, no "{"
+// or "}" (they would break the Redis Cluster hash tag).
+func validOrg(org string) error {
+	if len(org) == 0 || len(org) > 128 {
+		return fmt.Errorf("%w: length %d, want 1 to 128 bytes", ErrInvalidOrg, len(org))
+	}
+	for i := 0; i < len(org); {
+		c := org[i]
+		if c < utf8.RuneSelf {
+			if c <= ' ' || c == 0x7f || c == '{' || c == '}' {
+				return fmt.Errorf("%w: %q: byte %d is %q", ErrInvalidOrg, org, i, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(org[i:])
+		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: %q: not printable at byte %d", ErrInvalidOrg, org, i)
+		}
+		i += size
+	}
+	return nil
+}

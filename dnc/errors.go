@@ -1,0 +1,52 @@
+package dnc
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the Enforcer, tested with errors.Is.
+var (
+	// ErrInvalidNumber: a number cannot be normalized to a valid E.164 number. Returned
+	// (inside a *NumberError) by Check, ShouldSkip, CheckMany, Add, AddEntry, Remove and
+	// Get; Redis is not touched and nothing is written.
+	ErrInvalidNumber = errors.New("dnc: invalid phone number")
+	// ErrInvalidOrg: an org id is empty, longer than 128 bytes, not printable UTF-8, or
+	// holds white space, "{" or "}". Returned by every method that takes an org; nothing
+	// is read or written.
+	ErrInvalidOrg = errors.New("dnc: invalid org id")
+	// ErrUnavailable: storage failed or the context ended. It wraps the cause
+	// (a go-redis error, context.DeadlineExceeded, ...). Returned by every method that
+	// talks to Redis.
+	ErrUnavailable = errors.New("dnc: storage unavailable")
+	// ErrExists: AddEntry was asked to list a number the org has already listed (in any
+	// format). Nothing is changed.
+	ErrExists = errors.New("dnc: number already listed")
+	// ErrNotFound: no entry with that id or number in the org. Returned by Entry,
+	// EntryByID and DeleteByID.
+	ErrNotFound = errors.New("dnc: entry not found")
+	// ErrInvalidID: an entry id that no entry could have (ids are 24 lower-case hex
+	// digits). Returned by EntryByID and DeleteByID.
+	ErrInvalidID = errors.New("dnc: invalid entry id")
+	// ErrInvalidArgument: a paging argument is out of range.
+	ErrInvalidArgument = errors.New("dnc: invalid argument")
+)
+
+// NumberError reports a number that could not be normalized. It matches
+// ErrInvalidNumber and the phone package's cause with errors.Is.
+type NumberError struct {
+	Index int    // position of the number in the call's list of numbers (0 for one number)
+	Input string // the number as given
+	Err   error  // the cause, from package phone
+}
+
+func (e *NumberError) Error() string {
+	return fmt.Sprintf("%v: number %d %q: %v", ErrInvalidNumber, e.Index, e.Input, e.Err)
+}
+
+// Unwrap returns ErrInvalidNumber and the cause.
+func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err} }
+
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
+}

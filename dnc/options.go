@@ -1,0 +1,64 @@
+package dnc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// An Option configures an Enforcer. The zero configuration (no options) works: region
+// US, key prefix "dnc", enforcement on for orgs that never set it, fail closed.
+type Option func(*config) error
+
+type config struct {
+	region         string
+	prefix         string
+	defaultEnabled bool
+	failOpen       bool
+	observer       Observer
+	now            func() time.Time
+}
+
+// WithDefaultRegion sets the region (ISO 3166-1 alpha-2, any case) whose national format
+// is used to read numbers written without a country code. Default "US". An unknown
+// region makes New fail.
+func WithDefaultRegion(region string) Option {
+	return func(c *config) error { c.region = region; return nil }
+}
+
+// WithKeyPrefix sets the prefix of every Redis key, so that several applications can
+// share one Redis. Default "dnc". It must be non-empty and hold no "{" or "}" (they would
+// change the keys' Redis Cluster hash slot).
+func WithKeyPrefix(prefix string) Option {
+	return func(c *config) error {
+		if prefix == "" || strings.ContainsAny(prefix, "{}") {
+			return fmt.Errorf("dnc: key prefix %q: must be non-empty, without { or }", prefix)
+		}
+		c.prefix = prefix
+		return nil
+	}
+}
+
+// WithDefaultEnabled sets whether DNC is enforced for an org that never called
+// SetEnabled. Default true: an org is enforced until it switches DNC off.
+func WithDefaultEnabled(enabled bool) Option {
+	return func(c *config) error { c.defaultEnabled = enabled; return nil }
+}
+
+// WithFailOpen makes checks answer "may dial" (skip false) when storage fails or the
+// context ends, still returning the error. Default off: such a check answers skip true.
+// Invalid numbers and org ids are skipped either way.
+func WithFailOpen() Option {
+	return func(c *config) error { c.failOpen = true; return nil }
+}
+
+// WithObserver has every decision of Check, ShouldSkip and CheckMany reported to o, for
+// metrics and logs. Default none.
+func WithObserver(o Observer) Option {
+	return func(c *config) error { c.observer = o; return nil }
+}
+
+// WithClock sets the clock that stamps new entries' CreatedAt. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { c.now = now; return nil }
+}

@@ -1,0 +1,699 @@
+package dnc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/dncguard/dncguard/phone"
+	"github.com/redis/go-redis/v9"
+)
+
+// The behaviour suite: every rule of the dnc contract, run against miniredis, a real
+// redis-server and a real 3-master Redis Cluster.
+
+func TestSuiteMiniredis(t *testing.T) { runSuite(t, miniBackend(t)) }
+
+func TestSuiteRedis(t *testing.T) {
+	s := redistest.Start(t)
+	runSuite(t, backend{name: "redis", client: s.Client(t)})
+}
+
+func TestSuiteCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	runSuite(t, backend{name: "cluster", client: c.Client(t)})
+}
+
+func runSuite(t *testing.T, b backend) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, rdb redis.UniversalClient)
+	}{
+		{"DefaultEnabled", testDefaultEnabled},
+		{"FormatEquivalence", testFormatEquivalence},
+		{"Toggle", testToggle},
+		{"InvalidNumberTouchesNothing", testInvalidNumber},
+		{"InvalidOrg", testInvalidOrg},
+		{"AddAllOrNothing", testAddAllOrNothing},
+		{"AddRemoveCount", testAddRemoveCount},
+		{"OrgIsolation", testOrgIsolation},
+		{"DefaultDisabledOption", testDefaultDisabledOption},
+		{"KeyPrefix", testKeyPrefix},
+		{"OneRoundTrip", testOneRoundTrip},
+		{"CheckMany", testCheckMany},
+		{"Entries", testEntries},
+		{"ListAndSearch", testListAndSearch},
+		{"Scan", testScan},
+		{"EndedContext", testEndedContext},
+		{"InjectedFailure", testInjectedFailure},
+		{"Concurrent", testConcurrent},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
+	}
+}
+
+func mustSkip(t *testing.T, e *dnc.Enforcer, org, number string, want bool) {
+	t.Helper()
+	got, err := e.ShouldSkip(ctxT(t), org, number)
+	if err != nil || got != want {
+		t.Errorf("ShouldSkip(%q, %q) = %v, %v; want %v, nil", org, number, got, err, want)
+	}
+}
+
+func testDefaultEnabled(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	on, err := e.Enabled(ctx, o)
+	if err != nil || !on {
+		t.Fatalf("Enabled of a new org = %v, %v; want true, nil", on, err)
+	}
+	mustSkip(t, e, o, "(415) 555-2671", false)
+	if _, err := e.Add(ctx, o, "(415) 555-2671"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, o, "(415) 555-2671", true)
+}
+
+func testFormatEquivalence(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if n, err := e.Add(ctx, o, "(212) 555-1234"); err != nil || n != 1 {
+		t.Fatalf("Add = %d, %v; want 1, nil", n, err)
+	}
+	for _, f := range []string{"+12125551234", "212.555.1234", "1 212 555 1234", "+1 212-555-1234 ext. 9",
+		"tel:+1-212-555-1234", "(212) 555-1234", "212-555-1234", "1-212-555-1234", "0011 1 212 555 1234x5", "１２１２５５５１２３４"} {
+		// "0011 ..." is an AU-style IDD prefix: under US it is not a valid number.
+		if f == "0011 1 212 555 1234x5" {
+			if skip, err := e.ShouldSkip(ctx, o, f); !skip || !errors.Is(err, dnc.ErrInvalidNumber) {
+				t.Errorf("ShouldSkip(%q) = %v, %v; want true, ErrInvalidNumber", f, skip, err)
+			}
+			continue
+		}
+		d, err := e.Check(ctx, o, f)
+		if err != nil || !d.Skip || d.Reason != dnc.ReasonListed || d.Number != "+12125551234" {
+			t.Errorf("Check(%q) = %+v, %v; want skip, listed, +12125551234", f, d, err)
+		}
+		if d.Entry == nil || d.Entry.Number != "+12125551234" || len(d.Entry.ID) != 24 {
+			t.Errorf("Check(%q).Entry = %+v; want the entry of +12125551234", f, d.Entry)
+		}
+	}
+	// Added in one format, removed in another.
+	if n, err := e.Remove(ctx, o, "tel:+1-212-555-1234"); err != nil || n != 1 {
+		t.Fatalf("Remove = %d, %v; want 1, nil", n, err)
+	}
+	mustSkip(t, e, o, "212.555.1234", false)
+
+	// Another region's national format, under that default region.
+	gb := newEnforcer(t, rdb, dnc.WithDefaultRegion("gb"))
+	if _, err := gb.Add(ctx, o, "020 7946 0958"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, gb, o, "+44 20 7946 0958", true)
+	mustSkip(t, e, o, "011 44 20 7946 0958", true) // the same list, read under US
+}
+
+func testToggle(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetEnabled(ctx, o, false); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := e.Enabled(ctx, o); err != nil || on {
+		t.Fatalf("Enabled after SetEnabled(false) = %v, %v", on, err)
+	}
+	d, err := e.Check(ctx, o, "(415) 555-2671")
+	if err != nil || d.Skip || d.Reason != dnc.ReasonDisabled || d.Number != "+14155552671" {
+		t.Fatalf("Check while disabled = %+v, %v; want dial, disabled", d, err)
+	}
+	// Invalid input is still skipped while disabled.
+	if skip, err := e.ShouldSkip(ctx, o, "555-0100"); !skip || !errors.Is(err, dnc.ErrInvalidNumber) {
+		t.Fatalf("ShouldSkip(invalid) while disabled = %v, %v", skip, err)
+	}
+	if err := e.SetEnabled(ctx, o, true); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, o, "(415) 555-2671", true)
+	if on, err := e.Enabled(ctx, o); err != nil || !on {
+		t.Fatalf("Enabled after SetEnabled(true) = %v, %v", on, err)
+	}
+}
+
+func testInvalidNumber(t *testing.T, rdb redis.UniversalClient) {
+	rdb, cnt := hooked(rdb)
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	for _, n := range []string{"", "   ", "555-0100", "911", "abc", "12", strings.Repeat("9", 10_000),
+		"+1 212 555 123", "(012) 555-1234", "\xff\xfe", "+١٢"} {
+		before := cnt.trips.Load()
+		d, err := e.Check(ctx, o, n)
+		if !d.Skip || d.Reason != dnc.ReasonInvalidNumber || d.Number != "" || !errors.Is(err, dnc.ErrInvalidNumber) {
+			t.Errorf("Check(%.20q) = %+v, %v; want skip, invalid_number, ErrInvalidNumber", n, d, err)
+		}
+		var ne *dnc.NumberError
+		if !errors.As(err, &ne) || ne.Input != n || ne.Index != 0 {
+			t.Errorf("Check(%.20q) error %v is not a *NumberError for it", n, err)
+		}
+		if got := cnt.trips.Load() - before; got != 0 {
+			t.Errorf("Check(%.20q) made %d Redis calls; want 0", n, got)
+		}
+	}
+	_, err := e.Check(ctx, o, strings.Repeat("1", 200))
+	if !errors.Is(err, phone.ErrTooLong) {
+		t.Errorf("Check(200 digits) error = %v; want phone.ErrTooLong inside", err)
+	}
+}
+
+func testInvalidOrg(t *testing.T, rdb redis.UniversalClient) {
+	e, ctx := newEnforcer(t, rdb), ctxT(t)
+	before := snapshot(t, rdb)
+	for _, o := range []string{"", "a b", "{acme}", "ac}me", "ac{me", strings.Repeat("x", 129), "tab\there",
+		"nul\x00", "nbsp\u00a0", "bad\xffutf8", "new\nline", "\u200b"} {
+		if skip, err := e.ShouldSkip(ctx, o, "+14155552671"); !skip || !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("ShouldSkip(org %q) = %v, %v; want true, ErrInvalidOrg", o, skip, err)
+		}
+		if err := e.SetEnabled(ctx, o, false); !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("SetEnabled(org %q) = %v; want ErrInvalidOrg", o, err)
+		}
+		if on, err := e.Enabled(ctx, o); !on || !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("Enabled(org %q) = %v, %v; want true, ErrInvalidOrg", o, on, err)
+		}
+		if n, err := e.Add(ctx, o, "+14155552671"); n != 0 || !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("Add(org %q) = %d, %v; want 0, ErrInvalidOrg", o, n, err)
+		}
+		if _, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{}); !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("AddEntry(org %q) = %v; want ErrInvalidOrg", o, err)
+		}
+		if _, err := e.Remove(ctx, o, "+14155552671"); !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("Remove(org %q) = %v; want ErrInvalidOrg", o, err)
+		}
+		if _, err := e.Count(ctx, o); !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("Count(org %q) = %v; want ErrInvalidOrg", o, err)
+		}
+		ds, err := e.CheckMany(ctx, o, []string{"+14155552671"})
+		if !errors.Is(err, dnc.ErrInvalidOrg) || len(ds) != 1 || !ds[0].Skip || ds[0].Reason != dnc.ReasonInvalidOrg {
+			t.Errorf("CheckMany(org %q) = %+v, %v", o, ds, err)
+		}
+	}
+	if after := snapshot(t, rdb); after != before {
+		t.Errorf("invalid org ids wrote to Redis:\nbefore %s\nafter %s", before, after)
+	}
+	// The limits themselves are valid.
+	for _, o := range []string{"a", strings.Repeat("x", 128), "org:with:colons", "ünïcode-org", "acme/eu-1"} {
+		if err := e.SetEnabled(ctx, o, true); err != nil {
+			t.Errorf("SetEnabled(org %q) = %v; want nil", o, err)
+		}
+	}
+}
+
+func testAddAllOrNothing(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155550001"); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, rdb)
+	n, err := e.Add(ctx, o, "(212) 555-1234", "+44 20 7946 0958", "555-0100", "(415) 555-2671")
+	var ne *dnc.NumberError
+	if n != 0 || !errors.As(err, &ne) || ne.Index != 2 || ne.Input != "555-0100" || !errors.Is(err, dnc.ErrInvalidNumber) {
+		t.Fatalf("Add with an invalid number = %d, %v; want 0 and a *NumberError for index 2 %q", n, err, "555-0100")
+	}
+	if !strings.Contains(err.Error(), `2 "555-0100"`) {
+		t.Errorf("error %q does not name the index and text", err)
+	}
+	if _, err := e.Remove(ctx, o, "+14155550001", "junk"); !errors.Is(err, dnc.ErrInvalidNumber) {
+		t.Fatalf("Remove with an invalid number = %v", err)
+	}
+	if after := snapshot(t, rdb); after != before {
+		t.Errorf("a rejected Add or Remove wrote to Redis:\nbefore %s\nafter %s", before, after)
+	}
+	mustSkip(t, e, o, "(212) 555-1234", false)
+	mustSkip(t, e, o, "+14155550001", true)
+}
+
+func testAddRemoveCount(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if n, err := e.Add(ctx, o); n != 0 || err != nil {
+		t.Fatalf("Add() = %d, %v", n, err)
+	}
+	if n, err := e.Add(ctx, o, "(212) 555-1234", "+12125551234", "212.555.1234", "(415) 555-2671"); n != 2 || err != nil {
+		t.Fatalf("Add of 3 formats of one number and 1 other = %d, %v; want 2", n, err)
+	}
+	if n, err := e.Add(ctx, o, "1 212 555 1234"); n != 0 || err != nil {
+		t.Fatalf("Add of a listed number = %d, %v; want 0", n, err)
+	}
+	if c, err := e.Count(ctx, o); c != 2 || err != nil {
+		t.Fatalf("Count = %d, %v; want 2", c, err)
+	}
+	if n, err := e.Remove(ctx, o, "+12125551234", "+13125550100"); n != 1 || err != nil {
+		t.Fatalf("Remove = %d, %v; want 1", n, err)
+	}
+	if c, _ := e.Count(ctx, o); c != 1 {
+		t.Fatalf("Count after Remove = %d; want 1", c)
+	}
+	// Removing every number leaves no key behind but the ones that still hold data.
+	if _, err := e.Remove(ctx, o, "(415) 555-2671"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range allKeys(t, rdb) {
+		if strings.Contains(k, "{"+o+"}") {
+			t.Errorf("key %s left after the list was emptied", k)
+		}
+	}
+	// A large add crosses the store's chunk size.
+	nums := make([]string, 2500)
+	for i := range nums {
+		nums[i] = fmt.Sprintf("(212) 555-%04d", i)
+	}
+	if n, err := e.Add(ctx, o, nums...); n != 2500 || err != nil {
+		t.Fatalf("Add 2500 = %d, %v", n, err)
+	}
+	if c, _ := e.Count(ctx, o); c != 2500 {
+		t.Fatalf("Count = %d; want 2500", c)
+	}
+	mustSkip(t, e, o, "+12125552499", true)
+	if n, err := e.Remove(ctx, o, nums...); n != 2500 || err != nil {
+		t.Fatalf("Remove 2500 = %d, %v", n, err)
+	}
+}
+
+func testOrgIsolation(t *testing.T, rdb redis.UniversalClient) {
+	e, a, b, ctx := newEnforcer(t, rdb), org(t), org(t), ctxT(t)
+	if _, err := e.Add(ctx, a, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, a, "+14155552671", true)
+	mustSkip(t, e, b, "+14155552671", false)
+	if err := e.SetEnabled(ctx, b, false); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, a, "+14155552671", true)
+	if n, err := e.Remove(ctx, b, "+14155552671"); n != 0 || err != nil {
+		t.Fatalf("Remove from org b = %d, %v; want 0", n, err)
+	}
+	mustSkip(t, e, a, "+14155552671", true)
+	if c, _ := e.Count(ctx, b); c != 0 {
+		t.Fatalf("Count of b = %d", c)
+	}
+}
+
+func testDefaultDisabledOption(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb, dnc.WithDefaultEnabled(false)), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := e.Enabled(ctx, o); on || err != nil {
+		t.Fatalf("Enabled = %v, %v; want false under WithDefaultEnabled(false)", on, err)
+	}
+	mustSkip(t, e, o, "+14155552671", false)
+	if err := e.SetEnabled(ctx, o, true); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, o, "+14155552671", true)
+}
+
+func testKeyPrefix(t *testing.T, rdb redis.UniversalClient) {
+	o, ctx := org(t), ctxT(t)
+	x, y := newEnforcer(t, rdb, dnc.WithKeyPrefix("appx")), newEnforcer(t, rdb, dnc.WithKeyPrefix("appy"))
+	if _, err := x.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, x, o, "+14155552671", true)
+	mustSkip(t, y, o, "+14155552671", false)
+	for _, k := range allKeys(t, rdb) {
+		if strings.Contains(k, "{"+o+"}") && !strings.HasPrefix(k, "appx:{"+o+"}:") {
+			t.Errorf("key %s does not carry prefix appx", k)
+		}
+	}
+	for _, p := range []string{"", "a{b", "c}"} {
+		if _, err := dnc.New(rdb, dnc.WithKeyPrefix(p)); err == nil {
+			t.Errorf("WithKeyPrefix(%q) accepted", p)
+		}
+	}
+}
+
+func testOneRoundTrip(t *testing.T, rdb redis.UniversalClient) {
+	rdb, cnt := hooked(rdb)
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	// The first run of a script may cost a NOSCRIPT and an EVAL; warm it.
+	mustSkip(t, e, o, "+14155552671", true)
+	for _, c := range []struct {
+		number string
+		skip   bool
+	}{{"(415) 555-2671", true}, {"(415) 555-2672", false}} {
+		before := cnt.trips.Load()
+		mustSkip(t, e, o, c.number, c.skip)
+		if got := cnt.trips.Load() - before; got != 1 {
+			t.Errorf("ShouldSkip(%q) made %d round trips; want 1", c.number, got)
+		}
+	}
+	if err := e.SetEnabled(ctx, o, false); err != nil {
+		t.Fatal(err)
+	}
+	before := cnt.trips.Load()
+	mustSkip(t, e, o, "(415) 555-2671", false)
+	if got := cnt.trips.Load() - before; got != 1 {
+		t.Errorf("ShouldSkip while disabled made %d round trips; want 1", got)
+	}
+	nums := make([]string, 2500)
+	for i := range nums {
+		nums[i] = fmt.Sprintf("+1415555%04d", i)
+	}
+	if _, err := e.CheckMany(ctx, o, nums); err != nil { // warm: connection set-up is not a check's cost
+		t.Fatal(err)
+	}
+	before = cnt.trips.Load()
+	if _, err := e.CheckMany(ctx, o, nums); err != nil {
+		t.Fatal(err)
+	}
+	if got := cnt.trips.Load() - before; got != 1 {
+		t.Errorf("CheckMany of 2500 made %d round trips; want 1", got)
+	}
+}
+
+func testCheckMany(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "(212) 555-1234", "+442079460958"); err != nil {
+		t.Fatal(err)
+	}
+	in := []string{"212.555.1234", "junk", "(415) 555-2671", "011 44 20 7946 0958", "911"}
+	ds, err := e.CheckMany(ctx, o, in)
+	var ne *dnc.NumberError
+	if !errors.As(err, &ne) || ne.Index != 1 || ne.Input != "junk" {
+		t.Fatalf("CheckMany error = %v; want the *NumberError of index 1", err)
+	}
+	want := []dnc.Decision{
+		{Skip: true, Reason: dnc.ReasonListed, Number: "+12125551234"},
+		{Skip: true, Reason: dnc.ReasonInvalidNumber},
+		{Reason: dnc.ReasonNotListed, Number: "+14155552671"},
+		{Skip: true, Reason: dnc.ReasonListed, Number: "+442079460958"},
+		{Skip: true, Reason: dnc.ReasonInvalidNumber},
+	}
+	if len(ds) != len(want) {
+		t.Fatalf("CheckMany returned %d decisions; want %d", len(ds), len(want))
+	}
+	for i := range want {
+		if ds[i] != want[i] {
+			t.Errorf("decision %d (%q) = %+v; want %+v", i, in[i], ds[i], want[i])
+		}
+		// The same decision as Check, less the entry.
+		d, _ := e.Check(ctx, o, in[i])
+		d.Entry = nil
+		if d != ds[i] {
+			t.Errorf("Check(%q) = %+v, CheckMany said %+v", in[i], d, ds[i])
+		}
+	}
+	if err := e.SetEnabled(ctx, o, false); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ = e.CheckMany(ctx, o, in[:1])
+	if ds[0].Skip || ds[0].Reason != dnc.ReasonDisabled {
+		t.Errorf("CheckMany while disabled = %+v", ds[0])
+	}
+	if ds, err := e.CheckMany(ctx, o, nil); len(ds) != 0 || err != nil {
+		t.Errorf("CheckMany(nil) = %v, %v", ds, err)
+	}
+}
+
+func testEntries(t *testing.T, rdb redis.UniversalClient) {
+	ctx, a, b := ctxT(t), org(t), org(t)
+	now := time.Date(2026, 11, 29, 12, 0, 0, 123_000_000, time.UTC)
+	e := newEnforcer(t, rdb, dnc.WithClock(func() time.Time { return now }))
+	meta := dnc.Meta{Type: "complaint", BatchID: "batch-7", RequestUUID: "0b6f7c52-5e2f-4c8e-9d7e-1f2a3b4c5d6e"}
+	got, err := e.AddEntry(ctx, a, "12125551234", meta) // "1" + national: country code 1 under US
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Number != "+12125551234" || got.Type != meta.Type || got.BatchID != meta.BatchID ||
+		got.RequestUUID != meta.RequestUUID || !got.CreatedAt.Equal(now) || len(got.ID) != 24 {
+		t.Fatalf("AddEntry = %+v", got)
+	}
+	if _, err := e.AddEntry(ctx, a, "(212) 555-1234", dnc.Meta{Type: "other"}); !errors.Is(err, dnc.ErrExists) {
+		t.Fatalf("AddEntry of a listed number = %v; want ErrExists", err)
+	}
+	if again, err := e.Entry(ctx, a, "212.555.1234"); err != nil || again != got {
+		t.Fatalf("Entry = %+v, %v; want %+v (unchanged by the refused add)", again, err, got)
+	}
+	if byID, err := e.EntryByID(ctx, a, got.ID); err != nil || byID != got {
+		t.Fatalf("EntryByID = %+v, %v", byID, err)
+	}
+	d, _ := e.Check(ctx, a, "+12125551234")
+	if d.Entry == nil || *d.Entry != got {
+		t.Fatalf("Check entry = %+v; want %+v", d.Entry, got)
+	}
+	if _, err := e.AddEntry(ctx, a, "+14155552671", dnc.Meta{Type: strings.Repeat("x", dnc.MaxMetaLen+1)}); !errors.Is(err, dnc.ErrInvalidArgument) {
+		t.Fatalf("AddEntry with an oversize type = %v", err)
+	}
+	mustSkip(t, e, a, "+14155552671", false)
+
+	// Another org can neither see nor delete a's entry by its id.
+	if _, err := e.EntryByID(ctx, b, got.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Fatalf("EntryByID from org b = %v; want ErrNotFound", err)
+	}
+	if _, err := e.DeleteByID(ctx, b, got.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Fatalf("DeleteByID from org b = %v; want ErrNotFound", err)
+	}
+	mustSkip(t, e, a, "+12125551234", true)
+	for _, id := range []string{"", "xyz", strings.ToUpper(got.ID), got.ID + "0", "../" + got.ID[3:]} {
+		if _, err := e.DeleteByID(ctx, a, id); !errors.Is(err, dnc.ErrInvalidID) {
+			t.Errorf("DeleteByID(%q) = %v; want ErrInvalidID", id, err)
+		}
+	}
+	if n, err := e.DeleteByID(ctx, a, got.ID); err != nil || n != "+12125551234" {
+		t.Fatalf("DeleteByID = %q, %v", n, err)
+	}
+	mustSkip(t, e, a, "+12125551234", false)
+	if _, err := e.DeleteByID(ctx, a, got.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Fatalf("second DeleteByID = %v; want ErrNotFound", err)
+	}
+	if _, err := e.Entry(ctx, a, "+12125551234"); !errors.Is(err, dnc.ErrNotFound) {
+		t.Fatalf("Entry after delete = %v; want ErrNotFound", err)
+	}
+	// Re-adding gets a new id; Remove by number drops the id too.
+	again, err := e.AddEntry(ctx, a, "+12125551234", meta)
+	if err != nil || again.ID == got.ID {
+		t.Fatalf("re-add = %+v, %v; want a new id", again, err)
+	}
+	if _, err := e.Remove(ctx, a, "212-555-1234"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EntryByID(ctx, a, again.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Fatalf("EntryByID after Remove = %v; want ErrNotFound", err)
+	}
+}
+
+func testListAndSearch(t *testing.T, rdb redis.UniversalClient) {
+	ctx, o := ctxT(t), org(t)
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnforcer(t, rdb, dnc.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}))
+	numbers := []string{"+12125550100", "+12125550101", "+12125550102", "+12125550103", "+12125550104"}
+	types := []string{"complaint", "customer_request", "Complaint", "litigator", "customer_request"}
+	for i, n := range numbers {
+		if _, err := e.AddEntry(ctx, o, n, dnc.Meta{Type: types[i], RequestUUID: fmt.Sprintf("REQ-%d-abc", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(opts dnc.ListOptions) (nums []string, total int64) {
+		t.Helper()
+		p, err := e.List(ctx, o, opts)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", opts, err)
+		}
+		for _, en := range p.Entries {
+			nums = append(nums, en.Number)
+		}
+		return nums, p.Total
+	}
+	check := func(opts dnc.ListOptions, want []string, wantTotal int64) {
+		t.Helper()
+		got, total := page(opts)
+		if fmt.Sprint(got) != fmt.Sprint(want) || total != wantTotal {
+			t.Errorf("List(%+v) = %v (total %d); want %v (total %d)", opts, got, total, want, wantTotal)
+		}
+	}
+	check(dnc.ListOptions{Limit: 2}, []string{"+12125550104", "+12125550103"}, 5)
+	check(dnc.ListOptions{Offset: 2, Limit: 2}, []string{"+12125550102", "+12125550101"}, 5)
+	check(dnc.ListOptions{Offset: 4, Limit: 2}, []string{"+12125550100"}, 5)
+	check(dnc.ListOptions{Offset: 9, Limit: 2}, nil, 5)
+	check(dnc.ListOptions{Limit: 10, Search: "COMPLAINT"}, []string{"+12125550102", "+12125550100"}, 2)
+	check(dnc.ListOptions{Limit: 10, Search: "req-3"}, []string{"+12125550103"}, 1)
+	check(dnc.ListOptions{Limit: 1, Offset: 1, Search: "customer"}, []string{"+12125550101"}, 2)
+	check(dnc.ListOptions{Limit: 10, Search: "0104"}, []string{"+12125550104"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: "nothing-matches"}, nil, 0)
+	for _, bad := range []dnc.ListOptions{{Limit: 0}, {Limit: 1001}, {Offset: -1, Limit: 1}} {
+		if _, err := e.List(ctx, o, bad); !errors.Is(err, dnc.ErrInvalidArgument) {
+			t.Errorf("List(%+v) = %v; want ErrInvalidArgument", bad, err)
+		}
+	}
+	p, _ := e.List(ctx, o, dnc.ListOptions{Limit: 1})
+	if en := p.Entries[0]; en.Type != "customer_request" || en.RequestUUID != "REQ-4-abc" || en.ID == "" ||
+		!en.CreatedAt.Equal(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC)) {
+		t.Errorf("List entry = %+v", en)
+	}
+}
+
+func testScan(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	want := map[string]bool{}
+	var nums []string
+	for i := range 1200 {
+		n := fmt.Sprintf("+1312555%04d", i)
+		nums = append(nums, n)
+		want[n] = true
+	}
+	if _, err := e.Add(ctx, o, nums...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	var cursor uint64
+	for calls := 0; ; calls++ {
+		page, next, err := e.Scan(ctx, o, cursor, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range page {
+			got[n] = true
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+		if calls > 1000 {
+			t.Fatal("Scan does not end")
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Scan returned %d distinct numbers; want %d", len(got), len(want))
+	}
+	for n := range want {
+		if !got[n] {
+			t.Fatalf("Scan missed %s", n)
+		}
+	}
+}
+
+func testEndedContext(t *testing.T, rdb redis.UniversalClient) {
+	rdb, cnt := hooked(rdb)
+	e, o := newEnforcer(t, rdb), org(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := cnt.trips.Load()
+	d, err := e.Check(ctx, o, "+14155552671")
+	if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, dnc.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Check with an ended context = %+v, %v; want skip, unavailable, context.Canceled", d, err)
+	}
+	if cnt.trips.Load() != before {
+		t.Errorf("Check with an ended context reached Redis")
+	}
+	ds, err := e.CheckMany(ctx, o, []string{"+14155552671", "x"})
+	if !errors.Is(err, dnc.ErrUnavailable) || !ds[0].Skip || ds[0].Reason != dnc.ReasonUnavailable || ds[1].Reason != dnc.ReasonInvalidNumber {
+		t.Fatalf("CheckMany with an ended context = %+v, %v", ds, err)
+	}
+}
+
+func testInjectedFailure(t *testing.T, rdb redis.UniversalClient) {
+	boom := errors.New("injected: connection reset")
+	rdb, cnt := hooked(rdb)
+	o, ctx := org(t), ctxT(t)
+	closed := newEnforcer(t, rdb)
+	open := newEnforcer(t, rdb, dnc.WithFailOpen())
+	if _, err := closed.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, rdb)
+	cnt.fail(boom)
+	defer cnt.fail(nil)
+	for _, n := range []string{"+14155552671", "+14155552672"} {
+		d, err := closed.Check(ctx, o, n)
+		if !d.Skip || d.Reason != dnc.ReasonUnavailable || d.Number != n || !errors.Is(err, dnc.ErrUnavailable) || !errors.Is(err, boom) {
+			t.Errorf("fail-closed Check(%s) on a failing Redis = %+v, %v; want skip, unavailable, the cause", n, d, err)
+		}
+		d, err = open.Check(ctx, o, n)
+		if d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, boom) {
+			t.Errorf("fail-open Check(%s) on a failing Redis = %+v, %v; want dial, unavailable, the cause", n, d, err)
+		}
+	}
+	if skip, err := open.ShouldSkip(ctx, o, "555-0100"); !skip || !errors.Is(err, dnc.ErrInvalidNumber) {
+		t.Errorf("fail-open ShouldSkip(invalid) = %v, %v; want true: fail-open covers storage only", skip, err)
+	}
+	if on, err := closed.Enabled(ctx, o); !on || !errors.Is(err, boom) {
+		t.Errorf("Enabled on a failing Redis = %v, %v; want true and the cause", on, err)
+	}
+	if err := closed.SetEnabled(ctx, o, false); !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("SetEnabled on a failing Redis = %v", err)
+	}
+	if n, err := closed.Add(ctx, o, "+14155552673"); n != 0 || !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("Add on a failing Redis = %d, %v", n, err)
+	}
+	if _, err := closed.List(ctx, o, dnc.ListOptions{Limit: 10}); !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("List on a failing Redis = %v", err)
+	}
+	ds, err := closed.CheckMany(ctx, o, []string{"+14155552671", "+14155552672"})
+	if !errors.Is(err, boom) || !ds[0].Skip || !ds[1].Skip || ds[1].Reason != dnc.ReasonUnavailable {
+		t.Errorf("CheckMany on a failing Redis = %+v, %v", ds, err)
+	}
+	cnt.fail(nil)
+	if after := snapshot(t, rdb); after != before {
+		t.Errorf("failed calls changed Redis:\nbefore %s\nafter %s", before, after)
+	}
+	mustSkip(t, closed, o, "+14155552671", true)
+}
+
+func testConcurrent(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	// The listed half stays listed throughout; the other half is added and removed
+	// concurrently; the toggle is never touched, so a listed number must always be
+	// skipped and a never-added number never.
+	const workers, per = 8, 50
+	for w := range workers {
+		for i := range per {
+			if _, err := e.Add(ctx, o, fmt.Sprintf("+1415555%02d%02d", w, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*per*4)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				listed := fmt.Sprintf("(415) 555-%02d%02d", w, i)
+				churn := fmt.Sprintf("+1312555%02d%02d", w, i)
+				never := fmt.Sprintf("+1646555%02d%02d", w, i)
+				if _, err := e.Add(ctx, o, churn); err != nil {
+					errs <- err
+				}
+				if skip, err := e.ShouldSkip(ctx, o, listed); !skip || err != nil {
+					errs <- fmt.Errorf("listed %s: skip %v, %v", listed, skip, err)
+				}
+				if skip, err := e.ShouldSkip(ctx, o, never); skip || err != nil {
+					errs <- fmt.Errorf("never listed %s: skip %v, %v", never, skip, err)
+				}
+				if n, err := e.Remove(ctx, o, churn); n != 1 || err != nil {
+					errs <- fmt.Errorf("remove %s: %d, %v", churn, n, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if c, err := e.Count(ctx, o); c != workers*per || err != nil {
+		t.Errorf("Count = %d, %v; want %d", c, err, workers*per)
+	}
+}

@@ -1,0 +1,8 @@
+-- get_id.lua: the entry that an id names.
+-- KEYS[1] <prefix>:{org}:ids       hash entry id -> E.164
+-- KEYS[2] <prefix>:{org}:entries   hash E.164 -> entry JSON
+-- ARGV[1] the entry id
+-- Reply: {E.164 number, entry JSON}, or nil when the org has no entry with that id.
+local number = redis.call('HGET', KEYS[1], ARGV[1])
+if not number then return false end
+return {number, redis.call('HGET', KEYS[2], number) or ''}
