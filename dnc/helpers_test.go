@@ -38,7 +38,7 @@ type counter struct {
 }
 
 func (c *counter) fail(err error) { c.mu.Lock(); c.err = err; c.mu.Unlock() }
-func (c *counter) failure() error  { c.mu.Lock(); defer c.mu.Unlock(); return c.err }
+func (c *counter) failure() error { c.mu.Lock(); defer c.mu.Unlock(); return c.err }
 
 func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
