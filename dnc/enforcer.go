@@ -87,7 +87,7 @@ func (e *Enforcer) SetEnabled(ctx context.Context, org string, enabled bool) err
 		return err
 	}
 	if err := e.st.SetEnabled(ctx, org, enabled); err != nil {
-		return unavailable("set enabled", err)
+		return unavailable(ctx, "set enabled", err)
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (e *Enforcer) Enabled(ctx context.Context, org string) (bool, error) {
 	}
 	on, err := e.st.Enabled(ctx, org, e.cfg.defaultEnabled)
 	if err != nil {
-		return true, unavailable("enabled", err)
+		return true, unavailable(ctx, "enabled", err)
 	}
 	return on, nil
 }
@@ -144,7 +144,7 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 		return Decision{Skip: true, Reason: ReasonInvalidNumber}, &NumberError{Input: number, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return e.unavailable(n), unavailable("check", err)
+		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
 	state, entry, err := e.st.Check(ctx, org, n, e.cfg.defaultEnabled)
 	if err != nil {
@@ -152,7 +152,7 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 			// Listed, but its entry's metadata could not be decoded: still listed.
 			return Decision{Skip: true, Reason: ReasonListed, Number: n}, nil
 		}
-		return e.unavailable(n), unavailable("check", err)
+		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
 	switch state {
 	case store.Disabled:
@@ -223,7 +223,7 @@ func (e *Enforcer) checkMany(ctx context.Context, org string, numbers []string) 
 		for _, i := range at {
 			ds[i] = e.unavailable(ds[i].Number)
 		}
-		return ds, unavailable("check many", err)
+		return ds, unavailable(ctx, "check many", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)

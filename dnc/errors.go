@@ -1,6 +1,7 @@
 package dnc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -47,6 +48,12 @@ func (e *NumberError) Error() string {
 // Unwrap returns ErrInvalidNumber and the cause.
 func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err} }
 
-func unavailable(op string, err error) error {
+// unavailable wraps a storage failure. When ctx has ended, the error also matches
+// ctx.Err() (context.DeadlineExceeded or context.Canceled), whatever form the cause took
+// (go-redis reports a deadline it enforced on the socket as an i/o timeout).
+func unavailable(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %s: %w: %w", ErrUnavailable, op, cerr, err)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }

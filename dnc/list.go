@@ -73,7 +73,7 @@ func (e *Enforcer) Add(ctx context.Context, org string, numbers ...string) (adde
 		}
 	}
 	if err != nil {
-		return added, unavailable("add", err)
+		return added, unavailable(ctx, "add", err)
 	}
 	return added, nil
 }
@@ -96,7 +96,7 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	in := store.Entry{Number: n, Type: meta.Type, BatchID: meta.BatchID, RequestUUID: meta.RequestUUID}
 	flags, err := e.st.Add(ctx, org, []store.Entry{in}, now)
 	if err != nil {
-		return Entry{}, unavailable("add entry", err)
+		return Entry{}, unavailable(ctx, "add entry", err)
 	}
 	if !flags[0] {
 		return Entry{}, fmt.Errorf("%w: %s", ErrExists, n)
@@ -121,7 +121,7 @@ func (e *Enforcer) Remove(ctx context.Context, org string, numbers ...string) (r
 	}
 	removed, err = e.st.Remove(ctx, org, ns)
 	if err != nil {
-		return removed, unavailable("remove", err)
+		return removed, unavailable(ctx, "remove", err)
 	}
 	return removed, nil
 }
@@ -133,7 +133,7 @@ func (e *Enforcer) Count(ctx context.Context, org string) (int64, error) {
 	}
 	n, err := e.st.Count(ctx, org)
 	if err != nil {
-		return 0, unavailable("count", err)
+		return 0, unavailable(ctx, "count", err)
 	}
 	return n, nil
 }
@@ -148,7 +148,7 @@ func (e *Enforcer) Scan(ctx context.Context, org string, cursor uint64, count in
 	}
 	numbers, next, err = e.st.Scan(ctx, org, cursor, count)
 	if err != nil {
-		return nil, 0, unavailable("scan", err)
+		return nil, 0, unavailable(ctx, "scan", err)
 	}
 	return numbers, next, nil
 }
@@ -163,7 +163,7 @@ func (e *Enforcer) Entry(ctx context.Context, org, number string) (Entry, error)
 		return Entry{}, &NumberError{Input: number, Err: err}
 	}
 	got, ok, err := e.st.Get(ctx, org, n)
-	return found(got, ok, err, "entry")
+	return found(ctx, got, ok, err, "entry")
 }
 
 // EntryByID returns org's entry with the given id, ErrInvalidID for an id no entry
@@ -176,7 +176,7 @@ func (e *Enforcer) EntryByID(ctx context.Context, org, id string) (Entry, error)
 		return Entry{}, fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
 	got, ok, err := e.st.GetByID(ctx, org, id)
-	return found(got, ok, err, "entry by id")
+	return found(ctx, got, ok, err, "entry by id")
 }
 
 // DeleteByID unlists the number of org's entry with the given id and returns its E.164
@@ -191,7 +191,7 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 	}
 	n, ok, err := e.st.DeleteByID(ctx, org, id)
 	if err != nil {
-		return "", unavailable("delete by id", err)
+		return "", unavailable(ctx, "delete by id", err)
 	}
 	if !ok {
 		return "", ErrNotFound
@@ -199,12 +199,12 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 	return n, nil
 }
 
-func found(got Entry, ok bool, err error, op string) (Entry, error) {
+func found(ctx context.Context, got Entry, ok bool, err error, op string) (Entry, error) {
 	if err != nil {
 		if errors.Is(err, store.ErrBadReply) {
 			return Entry{}, fmt.Errorf("dnc: %s: %w", op, err)
 		}
-		return Entry{}, unavailable(op, err)
+		return Entry{}, unavailable(ctx, op, err)
 	}
 	if !ok {
 		return Entry{}, ErrNotFound
@@ -246,7 +246,7 @@ func (e *Enforcer) List(ctx context.Context, org string, o ListOptions) (Page, e
 		entries, total, err = e.st.Search(ctx, org, o.Search, o.Offset, o.Limit)
 	}
 	if err != nil {
-		return Page{}, unavailable("list", err)
+		return Page{}, unavailable(ctx, "list", err)
 	}
 	if entries == nil {
 		entries = []Entry{}

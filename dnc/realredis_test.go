@@ -1,0 +1,126 @@
+package dnc_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/dncguard/dncguard/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestClusterKeysShareOneSlot proves on a real Redis Cluster what miniredis cannot: every
+// key of an org hashes to one slot, so the check and write scripts never cross slots.
+func TestClusterKeysShareOneSlot(t *testing.T) {
+	c := redistest.StartCluster(t)
+	rdb := c.Client(t)
+	ctx := ctxT(t)
+	e := newEnforcer(t, rdb)
+	for _, o := range []string{"acme", "globex-eu", "org:with:colons", "ünïcode"} {
+		if err := e.SetEnabled(ctx, o, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{Type: "complaint"}); err != nil {
+			t.Fatal(err)
+		}
+		// Every key the schema names hashes to the slot of "{org}".
+		want, err := rdb.ClusterKeySlot(ctx, "{"+o+"}").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := store.New(rdb, "dnc").Keys(o)
+		for _, k := range keys {
+			slot, err := rdb.ClusterKeySlot(ctx, k).Result()
+			if err != nil || slot != want {
+				t.Errorf("org %q: key %s in slot %d, %v; want %d", o, k, slot, err, want)
+			}
+		}
+		// And the keys that exist are exactly the schema's, all on one node.
+		var found []string
+		for _, n := range c.Nodes {
+			nc := redis.NewClient(&redis.Options{Addr: n.Addr})
+			ks, err := nc.Keys(ctx, "dnc:{"+o+"}:*").Result()
+			_ = nc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ks) > 0 && len(found) > 0 {
+				t.Errorf("org %q: keys on more than one node", o)
+			}
+			found = append(found, ks...)
+		}
+		if len(found) != len(keys) {
+			t.Errorf("org %q: %d keys exist %v; the schema names %d %v", o, len(found), found, len(keys), keys)
+		}
+	}
+	// The orgs above do not all share one slot: the test would prove nothing if they did.
+	s1, _ := rdb.ClusterKeySlot(ctx, "{acme}").Result()
+	s2, _ := rdb.ClusterKeySlot(ctx, "{globex-eu}").Result()
+	if s1 == s2 {
+		t.Fatalf("test orgs share slot %d", s1)
+	}
+}
+
+// TestFailClosedStoppedServer: with the server gone, every check answers skip.
+func TestFailClosedStoppedServer(t *testing.T) {
+	s := redistest.Start(t)
+	rdb := s.Client(t)
+	e := newEnforcer(t, rdb)
+	ctx := ctxT(t)
+	if _, err := e.Add(ctx, "acme", "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	for _, n := range []string{"+14155552671", "(415) 555-2672"} {
+		d, err := e.Check(ctx, "acme", n)
+		if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, dnc.ErrUnavailable) {
+			t.Errorf("Check(%q) with the server stopped = %+v, %v; want skip, unavailable", n, d, err)
+		}
+	}
+	if on, err := e.Enabled(ctx, "acme"); !on || err == nil {
+		t.Errorf("Enabled with the server stopped = %v, %v; want true and an error", on, err)
+	}
+	open := newEnforcer(t, rdb, dnc.WithFailOpen())
+	if skip, err := open.ShouldSkip(ctx, "acme", "+14155552671"); skip || !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("fail-open ShouldSkip with the server stopped = %v, %v; want false and the error", skip, err)
+	}
+}
+
+// TestFailClosedHungServer: a server that stops answering (SIGSTOP) must not hold a
+// check past its context deadline, provided the client has ContextTimeoutEnabled (the
+// README says so). The bound below is not a speed assertion: without
+// ContextTimeoutEnabled the call waits for go-redis' 3 s read timeout, and with it, it
+// returns at the 100 ms deadline; 1.5 s separates the two with room for a slow machine.
+func TestFailClosedHungServer(t *testing.T) {
+	s := redistest.Start(t)
+	rdb := s.Client(t) // ContextTimeoutEnabled: true
+	e := newEnforcer(t, rdb)
+	if _, err := e.Add(ctxT(t), "acme", "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Resume() })
+	for _, n := range []string{"+14155552671", "(415) 555-2672"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		start := time.Now()
+		d, err := e.Check(ctx, "acme", n)
+		took := time.Since(start)
+		cancel()
+		if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Check(%q) on a hung server = %+v, %v; want skip, unavailable, DeadlineExceeded", n, d, err)
+		}
+		if took > 1500*time.Millisecond {
+			t.Errorf("Check(%q) on a hung server returned after %v; want about the 100 ms deadline", n, took)
+		}
+	}
+	// Once the server answers again, so does the enforcer.
+	if err := s.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, "acme", "+14155552671", true)
+}
