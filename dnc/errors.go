@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors returned by the Enforcer, tested with errors.Is.
@@ -52,7 +53,11 @@ func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err}
 // ctx.Err() (context.DeadlineExceeded or context.Canceled), whatever form the cause took
 // (go-redis reports a deadline it enforced on the socket as an i/o timeout).
 func unavailable(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		cerr = context.DeadlineExceeded // the socket deadline fired a moment before the context's timer
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %s: %w: %w", ErrUnavailable, op, cerr, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
