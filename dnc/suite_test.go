@@ -53,6 +53,7 @@ func runSuite(t *testing.T, b backend) {
 		{"EndedContext", testEndedContext},
 		{"InjectedFailure", testInjectedFailure},
 		{"Concurrent", testConcurrent},
+		{"ForeignData", testForeignData},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
 	}
@@ -696,4 +697,49 @@ func testConcurrent(t *testing.T, rdb redis.UniversalClient) {
 	if c, err := e.Count(ctx, o); c != workers*per || err != nil {
 		t.Errorf("Count = %d, %v; want %d", c, err, workers*per)
 	}
+}
+
+// testForeignData: values the library did not write under its keys must not make a check
+// answer "dial" wrongly, nor crash it.
+func testForeignData(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	// A corrupt entry: the number is still listed.
+	entries := "dnc:{" + o + "}:entries"
+	if err := rdb.HSet(ctx, entries, "+14155552671", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Check(ctx, o, "+14155552671")
+	if err != nil || !d.Skip || d.Reason != dnc.ReasonListed {
+		t.Errorf("Check with a corrupt entry = %+v, %v; want skip, listed", d, err)
+	}
+	// The list key holding another type: the check fails, closed.
+	numbers := "dnc:{" + o + "}:numbers"
+	if err := rdb.Del(ctx, numbers).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, numbers, "oops", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.Check(ctx, o, "+14155552672")
+	if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("Check with a foreign list key = %+v, %v; want skip, unavailable", d, err)
+	}
+	ds, err := e.CheckMany(ctx, o, []string{"+14155552672"})
+	if !ds[0].Skip || !errors.Is(err, dnc.ErrUnavailable) {
+		t.Errorf("CheckMany with a foreign list key = %+v, %v; want skip, unavailable", ds, err)
+	}
+	// A toggle value other than "0" is read as enabled, never as disabled.
+	if err := rdb.Del(ctx, numbers).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Add(ctx, o, "+14155552672"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "dnc:{"+o+"}:enabled", "false", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, o, "+14155552672", true)
 }
