@@ -33,3 +33,21 @@ func orgKeys(prefix, org string) keys {
 
 // all returns the keys that the add and remove scripts take, in their KEYS order.
 func (k keys) all() []string { return []string{k.numbers, k.entries, k.ids, k.added} }
+
+// checkKeys returns the three keys the check script takes (enabled, numbers, entries),
+// built in one allocation: a check runs before every call.
+func checkKeys(prefix, org string) []string {
+	const enabled, numbers, entries = "enabled", "numbers", "entries"
+	n := len(prefix) + len(org) + 4 // "<prefix>:{<org>}:"
+	b := make([]byte, 0, 3*n+len(enabled)+len(numbers)+len(entries))
+	for _, suffix := range [...]string{enabled, numbers, entries} {
+		b = append(b, prefix...)
+		b = append(b, ":{"...)
+		b = append(b, org...)
+		b = append(b, "}:"...)
+		b = append(b, suffix...)
+	}
+	all := string(b)
+	i, j := n+len(enabled), 2*n+len(enabled)+len(numbers)
+	return []string{all[:i], all[i:j], all[j:]}
+}

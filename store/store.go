@@ -133,6 +133,17 @@ const (
 	Listed                 // enabled, and the number is on the list
 )
 
+// argOn and argOff are the check script's ARGV[2], boxed once so a check does not
+// allocate them.
+var argOn, argOff any = "1", "0"
+
+func toggleArg(enabled bool) any {
+	if enabled {
+		return argOn
+	}
+	return argOff
+}
+
 func toggle(enabled bool) string {
 	if enabled {
 		return "1"
@@ -144,8 +155,7 @@ func toggle(enabled bool) string {
 // never set) and, if so, whether number is listed; for a listed number it also returns
 // its entry.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
-	k := orgKeys(s.prefix, org)
-	reply, err := checkScript.Run(ctx, s.rdb, []string{k.enabled, k.numbers, k.entries}, number, toggle(defaultEnabled)).Result()
+	reply, err := checkScript.Run(ctx, s.rdb, checkKeys(s.prefix, org), number, toggleArg(defaultEnabled)).Result()
 	if err != nil {
 		return Listed, Entry{}, err
 	}
