@@ -429,4 +429,14 @@ var diffTableCases = [][2]string{
 }
 
 // fastPathTaken reports whether Normalize decides raw without the reference path.
-func fastPathTaken(raw, region string) bool { return false }
+func fastPathTaken(raw, region string) bool {
+	if len(raw) > MaxInputLen || !isUpperRegion(region) || strings.TrimSpace(raw) == "" {
+		return false
+	}
+	def := loadRegion(region)
+	if def == nil {
+		return false
+	}
+	_, outcome, _ := normalizeFast(raw, def)
+	return outcome != fastFallback
+}
