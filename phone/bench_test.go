@@ -56,3 +56,23 @@ func BenchmarkNormalize(b *testing.B) {
 		})
 	}
 }
+
+// TestNormalizeFastShapes checks that the shapes the fast path promises are decided
+// without the reference path, and that E.164 and the common US national formats cost
+// at most 2 allocations (the digits and the result).
+func TestNormalizeFastShapes(t *testing.T) {
+	lean := map[string]bool{"E164": true, "E164-GB": true, "US-paren": true, "US-dots": true,
+		"US-1-dashes": true, "US-digits": true}
+	fallback := map[string]bool{"vanity": true}
+	for _, s := range benchShapes {
+		if got := fastPathTaken(s.raw, s.region); got == fallback[s.name] {
+			t.Errorf("%s: fast path taken = %v, want %v", s.name, got, !fallback[s.name])
+		}
+		if !lean[s.name] || raceEnabled {
+			continue
+		}
+		if n := testing.AllocsPerRun(200, func() { _, _ = Normalize(s.raw, s.region) }); n > 2 {
+			t.Errorf("%s: Normalize(%q) makes %v allocations, want at most 2", s.name, s.raw, n)
+		}
+	}
+}
