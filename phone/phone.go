@@ -2,8 +2,10 @@
 // github.com/nyaruka/phonenumbers, so that every format of one number maps to one
 // string before it is stored or looked up.
 //
-// It is pure: no I/O, no state beyond the metadata phonenumbers already holds, and
-// safe for concurrent use.
+// It is pure: no I/O, and safe for concurrent use. Its only state beyond the metadata
+// phonenumbers holds is a table of that metadata's patterns compiled for the fast path
+// of Normalize: one entry per region, built on first use, bounded by the regions
+// phonenumbers knows (about 250) and never changed once built.
 package phone
 
 import (
@@ -46,14 +48,16 @@ func Region(code string) (string, error) {
 }
 
 // Warm loads the phonenumbers metadata of each region by parsing its example number,
-// so that the first real number of a region does not pay the one-time load (about a
-// millisecond). It returns ErrUnknownRegion for a region phonenumbers does not know.
+// and compiles the patterns the fast path of Normalize uses for it, so that the first
+// real number of a region does not pay the one-time load (about a millisecond). It
+// returns ErrUnknownRegion for a region phonenumbers does not know.
 func Warm(regions ...string) error {
 	for _, r := range regions {
 		rc, err := Region(r)
 		if err != nil {
 			return err
 		}
+		loadRegion(rc)
 		if ex := phonenumbers.GetExampleNumber(rc); ex != nil {
 			_, _ = Normalize(phonenumbers.Format(ex, phonenumbers.NATIONAL), rc)
 		}
@@ -72,8 +76,21 @@ func Warm(regions ...string) error {
 // The number must be valid (phonenumbers.IsValidNumber), not merely possible:
 // "555-0100" and "911" are rejected. On failure it returns "" and an error that wraps
 // one of ErrEmpty, ErrTooLong, ErrNotANumber, ErrInvalid or ErrUnknownRegion.
+//
+// Its result is always exactly that of phonenumbers' Parse, IsValidNumber and
+// Format(E164) (the unexported reference), but most inputs do not pay for them. Under
+// a default region in upper case, inputs made of ASCII digits, spaces, dots, dashes,
+// parentheses and slashes, with at most one leading '+', optional leading ASCII junk
+// ("tel:") and an optional "ext"/"extn"/"extension"/"x" extension, take a fast path
+// that evaluates phonenumbers' own metadata patterns directly: E.164 ("+14155552671"),
+// national formats ("(415) 555-2671", "415.555.2671", "1-415-555-2671",
+// "020 7946 0958"), national prefixes ("+44 (0) 20 7946 0958"), IDD prefixes
+// ("011 44 20 7946 0958") and extensions ("+1 212-555-1234 ext. 9"). Everything else
+// falls back to the reference path: other letters (vanity numbers), other punctuation
+// or white space, non-ASCII digits, a second '+', RFC 3966 parameters, a region not in
+// upper case, and non-geographic country codes (+800...).
 func Normalize(raw, defaultRegion string) (string, error) {
-	return reference(raw, defaultRegion)
+	return normalize(raw, defaultRegion)
 }
 
 // reference is the normalization defined by phonenumbers itself: Parse, then

@@ -1,0 +1,8 @@
+//go:build !race
+
+package phone
+
+const (
+	raceEnabled   = false
+	raceDiffCount = 0
+)
