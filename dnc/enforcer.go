@@ -174,11 +174,34 @@ func (e *Enforcer) unavailable(number string) Decision {
 // others; the returned error is then the first *NumberError. When the org id is
 // invalid, Redis fails or ctx ends, every decision says so. Decisions carry no Entry.
 func (e *Enforcer) CheckMany(ctx context.Context, org string, numbers []string) ([]Decision, error) {
+	return e.observeMany(ctx, org, e.cfg.region, numbers)
+}
+
+// CheckManyIn is CheckMany reading numbers written without a country code in the
+// national format of region (ISO 3166-1 alpha-2, any case) instead of the default
+// region. Numbers with a country code ("+44 20 7946 0958") read the same in every
+// region. An unknown region is an error wrapping ErrInvalidArgument and
+// phone.ErrUnknownRegion; then every decision is Skip with ReasonInvalidNumber, Redis
+// is not touched and the Observer is told nothing.
+func (e *Enforcer) CheckManyIn(ctx context.Context, org, region string, numbers []string) ([]Decision, error) {
+	rc, err := phone.Region(region)
+	if err != nil {
+		ds := make([]Decision, len(numbers))
+		for i := range ds {
+			ds[i] = Decision{Skip: true, Reason: ReasonInvalidNumber}
+		}
+		return ds, fmt.Errorf("%w: region: %w", ErrInvalidArgument, err)
+	}
+	return e.observeMany(ctx, org, rc, numbers)
+}
+
+// observeMany is checkMany, reported to the Observer.
+func (e *Enforcer) observeMany(ctx context.Context, org, region string, numbers []string) ([]Decision, error) {
 	var start time.Time
 	if e.cfg.observer != nil {
 		start = time.Now()
 	}
-	ds, err := e.checkMany(ctx, org, numbers)
+	ds, err := e.checkMany(ctx, org, region, numbers)
 	if e.cfg.observer != nil && len(ds) > 0 {
 		took := time.Since(start) / time.Duration(len(ds))
 		for _, d := range ds {
@@ -192,7 +215,7 @@ func (e *Enforcer) CheckMany(ctx context.Context, org string, numbers []string) 
 	return ds, err
 }
 
-func (e *Enforcer) checkMany(ctx context.Context, org string, numbers []string) ([]Decision, error) {
+func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []string) ([]Decision, error) {
 	ds := make([]Decision, len(numbers))
 	if err := validOrg(org); err != nil {
 		for i := range ds {
@@ -204,7 +227,7 @@ func (e *Enforcer) checkMany(ctx context.Context, org string, numbers []string) 
 	valid := make([]string, 0, len(numbers))
 	at := make([]int, 0, len(numbers)) // at[j]: index in numbers of valid[j]
 	for i, raw := range numbers {
-		n, err := phone.Normalize(raw, e.cfg.region)
+		n, err := phone.Normalize(raw, region)
 		if err != nil {
 			ds[i] = Decision{Skip: true, Reason: ReasonInvalidNumber}
 			if firstErr == nil {

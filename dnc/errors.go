@@ -10,8 +10,8 @@ import (
 // Errors returned by the Enforcer, tested with errors.Is.
 var (
 	// ErrInvalidNumber: a number cannot be normalized to a valid E.164 number. Returned
-	// (inside a *NumberError) by Check, ShouldSkip, CheckMany, Add, AddEntry, Remove and
-	// Get; Redis is not touched and nothing is written.
+	// (inside a *NumberError) by Check, ShouldSkip, CheckMany, CheckManyIn, Add,
+	// AddEntry, Remove and Get; Redis is not touched and nothing is written.
 	ErrInvalidNumber = errors.New("dnc: invalid phone number")
 	// ErrInvalidOrg: an org id is empty, longer than 128 bytes, not printable UTF-8, or
 	// holds white space, "{" or "}". Returned by every method that takes an org; nothing
@@ -30,7 +30,8 @@ var (
 	// ErrInvalidID: an entry id that no entry could have (ids are 24 lower-case hex
 	// digits). Returned by EntryByID and DeleteByID.
 	ErrInvalidID = errors.New("dnc: invalid entry id")
-	// ErrInvalidArgument: a paging argument is out of range.
+	// ErrInvalidArgument: a paging argument is out of range (List), entry metadata is too
+	// long (AddEntry), or a region is unknown (CheckManyIn).
 	ErrInvalidArgument = errors.New("dnc: invalid argument")
 )
 

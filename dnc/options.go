@@ -52,8 +52,8 @@ func WithFailOpen() Option {
 	return func(c *config) error { c.failOpen = true; return nil }
 }
 
-// WithObserver has every decision of Check, ShouldSkip and CheckMany reported to o, for
-// metrics and logs. Default none.
+// WithObserver has every decision of Check, ShouldSkip, CheckMany and CheckManyIn
+// reported to o, for metrics and logs. Default none.
 func WithObserver(o Observer) Option {
 	return func(c *config) error { c.observer = o; return nil }
 }

@@ -47,6 +47,7 @@ func runSuite(t *testing.T, b backend) {
 		{"KeyPrefix", testKeyPrefix},
 		{"OneRoundTrip", testOneRoundTrip},
 		{"CheckMany", testCheckMany},
+		{"CheckManyIn", testCheckManyIn},
 		{"Entries", testEntries},
 		{"ListAndSearch", testListAndSearch},
 		{"Scan", testScan},
@@ -419,6 +420,52 @@ func testCheckMany(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if ds, err := e.CheckMany(ctx, o, nil); len(ds) != 0 || err != nil {
 		t.Errorf("CheckMany(nil) = %v, %v", ds, err)
+	}
+}
+
+func testCheckManyIn(t *testing.T, rdb redis.UniversalClient) {
+	rdb, cnt := hooked(rdb)
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+12125551234", "+442079460958"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CheckMany(ctx, o, []string{"+12125551234"}); err != nil { // warm the connection
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		region string
+		in     []string
+		want   []dnc.Decision
+	}{
+		{"GB", []string{"020 7946 0958", "(212) 555-1234", "+1 212 555 1234", "020 7946 0959"}, []dnc.Decision{
+			{Skip: true, Reason: dnc.ReasonListed, Number: "+442079460958"},
+			{Skip: true, Reason: dnc.ReasonInvalidNumber}, // not a GB national number
+			{Skip: true, Reason: dnc.ReasonListed, Number: "+12125551234"},
+			{Reason: dnc.ReasonNotListed, Number: "+442079460959"},
+		}},
+		{"us", []string{"(212) 555-1234", "1 212 555 1234", "020 7946 0958"}, []dnc.Decision{
+			{Skip: true, Reason: dnc.ReasonListed, Number: "+12125551234"},
+			{Skip: true, Reason: dnc.ReasonListed, Number: "+12125551234"},
+			{Skip: true, Reason: dnc.ReasonInvalidNumber},
+		}},
+	} {
+		before := cnt.trips.Load()
+		ds, _ := e.CheckManyIn(ctx, o, tc.region, tc.in)
+		if trips := cnt.trips.Load() - before; trips != 1 {
+			t.Errorf("CheckManyIn(%s) took %d round trips; want 1", tc.region, trips)
+		}
+		if fmt.Sprint(ds) != fmt.Sprint(tc.want) {
+			t.Errorf("CheckManyIn(%s, %q) =\n%+v\nwant\n%+v", tc.region, tc.in, ds, tc.want)
+		}
+	}
+	before := cnt.trips.Load()
+	ds, err := e.CheckManyIn(ctx, o, "XX", []string{"+12125551234"})
+	if !errors.Is(err, dnc.ErrInvalidArgument) || !errors.Is(err, phone.ErrUnknownRegion) ||
+		len(ds) != 1 || !ds[0].Skip || ds[0].Reason != dnc.ReasonInvalidNumber {
+		t.Errorf("CheckManyIn(XX) = %+v, %v; want skip, invalid number, ErrInvalidArgument", ds, err)
+	}
+	if cnt.trips.Load() != before {
+		t.Errorf("CheckManyIn with an unknown region reached Redis")
 	}
 }
 

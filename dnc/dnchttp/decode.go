@@ -1,0 +1,181 @@
+package dnchttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// A field is one key of a request body that an endpoint reads.
+type field struct {
+	name     string                      // the key, matched exactly (case-sensitive)
+	required bool                        // missing is 400 "<name> is required"
+	decode   func(json.RawMessage) error // reads the value; its error is a *requestError
+}
+
+// decodeObject reads body as exactly one JSON object and hands each known key's value
+// to its field. Duplicated keys (known or not, compared after unescaping), anything
+// that is not one object, trailing data and malformed JSON are *requestError (400);
+// unknown keys are skipped whatever their values. A body over the MaxBytesReader
+// limit is returned as the *http.MaxBytesError (413).
+func decodeObject(body io.Reader, fields ...field) error {
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return badRequest("request body is empty: want a JSON object")
+		}
+		return syntaxError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return badRequest("request body must be a JSON object")
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return syntaxError(err)
+		}
+		key, ok := tok.(string)
+		if !ok { // cannot happen: the decoder only yields strings as keys
+			return badRequest("request body: malformed JSON object")
+		}
+		if seen[key] {
+			return badRequest(fmt.Sprintf("request body: key %q is given more than once", key))
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return syntaxError(err)
+		}
+		for _, f := range fields {
+			if f.name == key {
+				if err := f.decode(raw); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return syntaxError(err)
+	}
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+	case err == nil:
+		return badRequest("request body: trailing data after the JSON object")
+	default:
+		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+			return err
+		}
+		return badRequest("request body: trailing data after the JSON object")
+	}
+	for _, f := range fields {
+		if f.required && !seen[f.name] {
+			return badRequest(f.name + " is required")
+		}
+	}
+	return nil
+}
+
+// syntaxError turns a decoding error into a *requestError, or passes a body-size error
+// through.
+func syntaxError(err error) error {
+	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+		return err
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		// Not se.Offset: json.Decoder counts it from different points for Token and
+		// Decode, so it would mislead.
+		return badRequest(fmt.Sprintf("request body: malformed JSON: %v", se))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("request body: malformed JSON: unexpected end of input")
+	default:
+		// json.Decoder reports some structural errors (a missing colon) without a
+		// *SyntaxError; a failed read of the body lands here too.
+		return badRequest(fmt.Sprintf("request body: malformed JSON: %v", err))
+	}
+}
+
+// kind names the JSON type of a raw value, for error messages.
+func kind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	default:
+		return "a number"
+	}
+}
+
+// boolField reads a JSON true or false, and nothing else, into dst.
+func boolField(name string, required bool, dst *bool) field {
+	return field{name: name, required: required, decode: func(raw json.RawMessage) error {
+		switch string(bytes.TrimSpace(raw)) {
+		case "true":
+			*dst = true
+		case "false":
+			*dst = false
+		default:
+			return badRequest(fmt.Sprintf("%s must be a JSON boolean (true or false), got %s", name, kind(raw)))
+		}
+		return nil
+	}}
+}
+
+// stringField reads a JSON string into dst. null is accepted as "not given" for an
+// optional field.
+func stringField(name string, required bool, dst *string) field {
+	return field{name: name, required: required, decode: func(raw json.RawMessage) error {
+		raw = bytes.TrimSpace(raw)
+		if !required && string(raw) == "null" {
+			return nil
+		}
+		if kind(raw) != "a string" {
+			return badRequest(fmt.Sprintf("%s must be a JSON string, got %s", name, kind(raw)))
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return badRequest(fmt.Sprintf("%s: malformed JSON string", name))
+		}
+		return nil
+	}}
+}
+
+// stringsField reads a JSON array of strings into dst.
+func stringsField(name string, required bool, dst *[]string) field {
+	return field{name: name, required: required, decode: func(raw json.RawMessage) error {
+		if kind(raw) != "an array" {
+			return badRequest(fmt.Sprintf("%s must be a JSON array of strings, got %s", name, kind(raw)))
+		}
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			return badRequest(fmt.Sprintf("%s: malformed JSON array", name))
+		}
+		out := make([]string, len(elems))
+		for i, el := range elems {
+			if kind(el) != "a string" {
+				return badRequest(fmt.Sprintf("%s[%d] must be a JSON string, got %s", name, i, kind(el)))
+			}
+			if err := json.Unmarshal(el, &out[i]); err != nil {
+				return badRequest(fmt.Sprintf("%s[%d]: malformed JSON string", name, i))
+			}
+		}
+		*dst = out
+		return nil
+	}}
+}

@@ -1,0 +1,43 @@
+// Package dnchttp serves the hosted DNC HTTP API over a [dnc.Enforcer], so that a client
+// written against the hosted product works unchanged against it.
+//
+// A [Handler] serves:
+//
+//	POST   /api/dnc/enable-disable  {"enable": true|false}         switch DNC on or off
+//	POST   /api/dnc/add             {"phoneNumber", "type", "batchId", "requestUUID"}
+//	GET    /api/dnc/list?page=1&limit=10&search=...                 one page of the list
+//	DELETE /api/dnc/delete/{id}                                     unlist by the list's _id
+//	GET    /api/dnc/status                                          is DNC on (beyond the hosted API)
+//	POST   /api/dnc/check           {"phoneNumbers": [...], "region": "US"}  decisions (beyond)
+//
+// Every response, errors included, is the JSON envelope
+// {"message", "status", "code", "errorMessage"}, plus "data" where an endpoint returns
+// data; code equals the HTTP status. On failure status is false and message and
+// errorMessage both say what was wrong; storage failures say only "internal error"
+// (the cause is logged, never sent).
+//
+// A request is checked in this order, and the first failure answers:
+//
+//  1. unknown path: 404; known path, wrong method: 405 with an Allow header (whatever
+//     the token);
+//  2. the bearer token, through an [Authenticator]: missing, malformed or unknown is 401;
+//  3. the token's org, through an [OrgDirectory]: an org without users is 404
+//     "No users found for this organization";
+//  4. the request: a body over [MaxBodyBytes] is 413 (and the connection is closed);
+//     anything else wrong with it is 400, naming the field and why;
+//  5. storage: 500.
+//
+// A failed request changes nothing. The org always comes from the token, never from
+// the body or the URL, so a token can only ever read or change its own org's data.
+//
+// JSON bodies are read strictly: exactly one JSON object, no duplicated keys, no trailing
+// data, and each known key with the JSON type it must have ("enable": "true", 1 or null
+// are 400). Keys are matched exactly: "ENABLE" is an unknown key, and unknown keys are
+// ignored, whatever their values.
+//
+// Phone numbers in requests include their country code, the "+" optional, as in the
+// hosted product: "12125551234" is +1 212-555-1234 and "2125551234" is read as
+// +212 5551234 (invalid). Formatting characters, "tel:" URIs and extensions are allowed;
+// see [International]. POST /api/dnc/check with a "region" reads its numbers in that
+// region's national format instead. Stored and returned numbers are E.164.
+package dnchttp

@@ -1,0 +1,270 @@
+package dnchttp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/dncguard/dncguard/dnc"
+)
+
+// Success messages, as the hosted product words them.
+const (
+	MsgSettingUpdated = "DNC setting updated successfully"
+	MsgAdded          = "Phone number added to DNC successfully"
+	MsgListed         = "DNC list fetched successfully"
+	MsgDeleted        = "DNC record deleted successfully"
+	MsgStatus         = "DNC setting fetched successfully"
+	MsgChecked        = "DNC check completed successfully"
+)
+
+// MsgExists is the 400 of POST /api/dnc/add for a number the org has already listed.
+const MsgExists = "phone number already exists in DNC for this organization"
+
+// enableDisable serves POST /api/dnc/enable-disable.
+func (h *Handler) enableDisable(r *http.Request, org string) (reply, error) {
+	var enable bool
+	if err := decodeObject(r.Body, boolField("enable", true, &enable)); err != nil {
+		return reply{}, err
+	}
+	if err := h.enf.SetEnabled(r.Context(), org, enable); err != nil {
+		return reply{}, err
+	}
+	return reply{message: MsgSettingUpdated}, nil
+}
+
+// status serves GET /api/dnc/status.
+func (h *Handler) status(r *http.Request, org string) (reply, error) {
+	on, err := h.enf.Enabled(r.Context(), org)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{message: MsgStatus, data: statusData{Enabled: on}}, nil
+}
+
+type statusData struct {
+	Enabled bool `json:"enabled"`
+}
+
+// entryJSON is an entry as the API shows it.
+type entryJSON struct {
+	ID          string `json:"_id"`
+	PhoneNumber string `json:"phoneNumber"`
+	Type        string `json:"type"`
+	OrgID       string `json:"orgId"`
+	BatchID     string `json:"batchId"`
+	RequestUUID string `json:"requestUUID"`
+	CreatedAt   string `json:"createdAt"` // ISO 8601 UTC, in ms, or "" when unknown
+}
+
+// ISOMillis is the layout of createdAt: ISO 8601 in UTC with milliseconds, as
+// JavaScript's Date.toISOString writes it.
+const ISOMillis = "2006-01-02T15:04:05.000Z"
+
+func toJSON(org string, e dnc.Entry) entryJSON {
+	created := ""
+	if !e.CreatedAt.IsZero() {
+		created = e.CreatedAt.UTC().Format(ISOMillis)
+	}
+	return entryJSON{ID: e.ID, PhoneNumber: e.Number, Type: e.Type, OrgID: org,
+		BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: created}
+}
+
+// add serves POST /api/dnc/add. The data is the new entry.
+func (h *Handler) add(r *http.Request, org string) (reply, error) {
+	var number string
+	var meta dnc.Meta
+	err := decodeObject(r.Body,
+		stringField("phoneNumber", true, &number),
+		stringField("type", false, &meta.Type),
+		stringField("batchId", false, &meta.BatchID),
+		stringField("requestUUID", false, &meta.RequestUUID),
+	)
+	if err != nil {
+		return reply{}, err
+	}
+	if strings.TrimSpace(number) == "" {
+		return reply{}, badRequest("phoneNumber must not be empty")
+	}
+	for _, f := range []struct{ name, v string }{{"type", meta.Type}, {"batchId", meta.BatchID}, {"requestUUID", meta.RequestUUID}} {
+		if len(f.v) > dnc.MaxMetaLen {
+			return reply{}, badRequest(fmt.Sprintf("%s must be at most %d bytes, got %d", f.name, dnc.MaxMetaLen, len(f.v)))
+		}
+	}
+	intl := International(number)
+	e, err := h.enf.AddEntry(r.Context(), org, intl, meta)
+	switch {
+	case errors.Is(err, dnc.ErrInvalidNumber):
+		return reply{}, badRequest(fmt.Sprintf("phoneNumber %q is not a valid phone number (read with its country code as %q)", number, intl))
+	case errors.Is(err, dnc.ErrExists):
+		return reply{}, badRequest(MsgExists)
+	case errors.Is(err, dnc.ErrInvalidArgument):
+		return reply{}, badRequest(strings.TrimPrefix(err.Error(), dnc.ErrInvalidArgument.Error()+": "))
+	case err != nil:
+		return reply{}, err
+	}
+	return reply{message: MsgAdded, data: toJSON(org, e)}, nil
+}
+
+type listData struct {
+	DNCList    []entryJSON `json:"dncList"`
+	Pagination pagination  `json:"pagination"`
+}
+
+type pagination struct {
+	Total      int64 `json:"total"`
+	Page       int64 `json:"page"`
+	Limit      int   `json:"limit"`
+	TotalPages int64 `json:"totalPages"`
+}
+
+// list serves GET /api/dnc/list?page=&limit=&search=.
+func (h *Handler) list(r *http.Request, org string) (reply, error) {
+	q := r.URL.Query()
+	page, err := positiveParam(q, "page", 1, false)
+	if err != nil {
+		return reply{}, err
+	}
+	limit64, err := positiveParam(q, "limit", 10, true)
+	if err != nil {
+		return reply{}, err
+	}
+	limit := int(min(limit64, MaxListLimit))
+	search, err := oneParam(q, "search")
+	if err != nil {
+		return reply{}, err
+	}
+	search = strings.TrimSpace(search) // a "+" left unescaped in a URL query reads as a space
+	if len(search) > MaxSearchLen {
+		return reply{}, badRequest(fmt.Sprintf("search must be at most %d bytes, got %d", MaxSearchLen, len(search)))
+	}
+	// No list holds MaxInt32 entries: a page further than that is past the end.
+	offset := math.MaxInt32
+	if page-1 < math.MaxInt32/int64(limit) {
+		offset = int(page-1) * limit
+	}
+	p, err := h.enf.List(r.Context(), org, dnc.ListOptions{Offset: offset, Limit: limit, Search: search})
+	if err != nil {
+		return reply{}, err
+	}
+	d := listData{
+		DNCList:    make([]entryJSON, len(p.Entries)),
+		Pagination: pagination{Total: p.Total, Page: page, Limit: limit, TotalPages: (p.Total + int64(limit) - 1) / int64(limit)},
+	}
+	for i, e := range p.Entries {
+		d.DNCList[i] = toJSON(org, e)
+	}
+	return reply{message: MsgListed, data: d}, nil
+}
+
+// oneParam returns the query parameter name, "" when absent; given twice is 400.
+func oneParam(q map[string][]string, name string) (string, error) {
+	vs := q[name]
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	default:
+		return "", badRequest(fmt.Sprintf("%s is given more than once", name))
+	}
+}
+
+// positiveParam returns the integer query parameter name, def when absent. It must be
+// decimal digits only with a value of at least 1. A value too large for int64 is
+// MaxInt64 when saturate is set, else 400.
+func positiveParam(q map[string][]string, name string, def int64, saturate bool) (int64, error) {
+	s, err := oneParam(q, name)
+	if err != nil {
+		return 0, err
+	}
+	if _, given := q[name]; !given {
+		return def, nil
+	}
+	bad := badRequest(fmt.Sprintf("%s must be an integer of at least 1, got %q", name, s))
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		if !saturate {
+			return 0, badRequest(fmt.Sprintf("%s must be an integer from 1 to %d, got %q", name, int64(math.MaxInt64), s))
+		}
+		n, err = math.MaxInt64, nil
+	}
+	if err != nil || n < 1 {
+		return 0, bad
+	}
+	return n, nil
+}
+
+type deleteData struct {
+	ID          string `json:"_id"`
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// delete serves DELETE /api/dnc/delete/{id}. The data is the id and number unlisted.
+func (h *Handler) delete(r *http.Request, org string) (reply, error) {
+	id := r.PathValue("id")
+	n, err := h.enf.DeleteByID(r.Context(), org, id)
+	switch {
+	case errors.Is(err, dnc.ErrInvalidID):
+		return reply{}, badRequest(fmt.Sprintf("id %q is malformed: want the 24-hex-digit _id that the list returns", id))
+	case errors.Is(err, dnc.ErrNotFound):
+		return reply{}, &requestError{code: http.StatusNotFound, msg: "DNC record not found"}
+	case err != nil:
+		return reply{}, err
+	}
+	return reply{message: MsgDeleted, data: deleteData{ID: id, PhoneNumber: n}}, nil
+}
+
+type checkResult struct {
+	Input       string `json:"input"`
+	PhoneNumber string `json:"phoneNumber"`
+	Skip        bool   `json:"skip"`
+	Reason      string `json:"reason"`
+}
+
+type checkData struct {
+	Results []checkResult `json:"results"`
+}
+
+// check serves POST /api/dnc/check: the library's decision for each number, in order.
+func (h *Handler) check(r *http.Request, org string) (reply, error) {
+	var numbers []string
+	var region string
+	err := decodeObject(r.Body,
+		stringsField("phoneNumbers", true, &numbers),
+		stringField("region", false, &region),
+	)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(numbers) < 1 || len(numbers) > MaxCheckNumbers {
+		return reply{}, badRequest(fmt.Sprintf("phoneNumbers must hold 1 to %d numbers, got %d", MaxCheckNumbers, len(numbers)))
+	}
+	var ds []dnc.Decision
+	if region == "" {
+		intl := make([]string, len(numbers))
+		for i, n := range numbers {
+			intl[i] = International(n)
+		}
+		ds, err = h.enf.CheckMany(r.Context(), org, intl)
+	} else {
+		ds, err = h.enf.CheckManyIn(r.Context(), org, region, numbers)
+	}
+	switch {
+	case errors.Is(err, dnc.ErrInvalidArgument):
+		return reply{}, badRequest(fmt.Sprintf("region %q is not a known ISO 3166-1 alpha-2 region code", region))
+	case err != nil && !errors.Is(err, dnc.ErrInvalidNumber):
+		return reply{}, err // invalid numbers are results, not failures
+	}
+	res := make([]checkResult, len(numbers))
+	for i, d := range ds {
+		res[i] = checkResult{Input: numbers[i], PhoneNumber: d.Number, Skip: d.Skip, Reason: string(d.Reason)}
+	}
+	return reply{message: MsgChecked, data: checkData{Results: res}}, nil
+}

@@ -1,0 +1,259 @@
+package dnchttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/dncguard/dncguard/dnc"
+)
+
+// Limits of the API.
+const (
+	// MaxBodyBytes is the largest request body read: 1 MiB. A larger one is 413.
+	MaxBodyBytes = 1 << 20
+	// MaxCheckNumbers is the most numbers one POST /api/dnc/check may carry.
+	MaxCheckNumbers = 10_000
+	// MaxListLimit caps GET /api/dnc/list's limit; a larger one is lowered to it.
+	MaxListLimit = 100
+	// MaxSearchLen is the longest search string of GET /api/dnc/list, in bytes.
+	MaxSearchLen = 256
+)
+
+// MsgNoUsers is the message of the 404 that an org without users gets.
+const MsgNoUsers = "No users found for this organization"
+
+// Handler is the http.Handler of the DNC API. Create it with New; it is safe for
+// concurrent use.
+type Handler struct {
+	enf  *dnc.Enforcer
+	auth Authenticator
+	orgs OrgDirectory
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// An Option configures a Handler.
+type Option func(*Handler)
+
+// WithLogger sets the logger of storage and internal failures (answered with 500).
+// Default slog.Default(). Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) {
+		if l != nil {
+			h.log = l
+		}
+	}
+}
+
+// New returns the Handler of the DNC API over enf, with auth to map bearer tokens to
+// orgs and orgs to say which orgs have users. All three are required.
+func New(enf *dnc.Enforcer, auth Authenticator, orgs OrgDirectory, opts ...Option) (*Handler, error) {
+	if enf == nil || auth == nil || orgs == nil {
+		return nil, errors.New("dnchttp: New needs an Enforcer, an Authenticator and an OrgDirectory")
+	}
+	h := &Handler{enf: enf, auth: auth, orgs: orgs, log: slog.Default(), mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(h)
+	}
+	h.mux.Handle("POST /api/dnc/enable-disable", h.endpoint("enable-disable", true, h.enableDisable))
+	h.mux.Handle("POST /api/dnc/add", h.endpoint("add", true, h.add))
+	h.mux.Handle("GET /api/dnc/list", h.endpoint("list", false, h.list))
+	h.mux.Handle("DELETE /api/dnc/delete/{id}", h.endpoint("delete", false, h.delete))
+	h.mux.Handle("GET /api/dnc/status", h.endpoint("status", false, h.status))
+	h.mux.Handle("POST /api/dnc/check", h.endpoint("check", true, h.check))
+	return h, nil
+}
+
+// ServeHTTP serves one request of the API; see the package documentation.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(&muxWriter{ResponseWriter: w, method: r.Method}, r)
+}
+
+// muxWriter turns the ServeMux's own answers (plain-text 404 and 405, and its
+// redirects to cleaned paths) into the JSON envelope: 405 keeps its Allow header,
+// everything else the mux answers by itself is 404. Endpoints write to the writer
+// underneath.
+type muxWriter struct {
+	http.ResponseWriter
+	method string
+	wrote  bool
+}
+
+func (m *muxWriter) WriteHeader(code int) {
+	if m.wrote {
+		return
+	}
+	m.wrote = true
+	if code == http.StatusMethodNotAllowed {
+		allow := m.Header().Get("Allow")
+		writeError(m.ResponseWriter, http.StatusMethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed on this path; allowed: %s", m.method, allow))
+		return
+	}
+	m.Header().Del("Location")
+	writeError(m.ResponseWriter, http.StatusNotFound, "not found: no such endpoint")
+}
+
+func (m *muxWriter) Write(b []byte) (int, error) {
+	if !m.wrote {
+		m.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil // the mux's own body is replaced by the envelope
+}
+
+// envelope is the body of every response.
+type envelope struct {
+	Message      string `json:"message"`
+	Status       bool   `json:"status"`
+	Code         int    `json:"code"`
+	ErrorMessage string `json:"errorMessage"`
+	Data         any    `json:"data,omitempty"`
+}
+
+func writeEnvelope(w http.ResponseWriter, env envelope) {
+	b, err := json.Marshal(env)
+	if err != nil { // cannot happen: every data type here marshals
+		env = envelope{Message: "internal error", Code: http.StatusInternalServerError, ErrorMessage: "internal error"}
+		b, _ = json.Marshal(env)
+	}
+	hd := w.Header()
+	hd.Del("Content-Length")
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(env.Code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeEnvelope(w, envelope{Message: msg, Code: code, ErrorMessage: msg})
+}
+
+// requestError is a failure the client caused, answered with its code and message.
+type requestError struct {
+	code int
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &requestError{code: http.StatusBadRequest, msg: msg} }
+
+// bodyError is the answer to a failed read of the body: the *http.MaxBytesError of an
+// oversize body as it is (413), else 400.
+func bodyError(err error) error {
+	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+		return err
+	}
+	return badRequest("could not read the request body")
+}
+
+// reply is what an endpoint answers on success (code 200).
+type reply struct {
+	message string
+	data    any
+}
+
+// endpoint wraps one endpoint: body limit, token, org directory, then fn; it writes
+// fn's reply or error as the envelope. An endpoint that reads no body (readsBody
+// false) still gets 413 for one over the limit: its body is read and dropped first.
+func (h *Handler) endpoint(name string, readsBody bool, fn func(r *http.Request, org string) (reply, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := w.(*muxWriter); ok {
+			w = m.ResponseWriter
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		org, err := h.authorize(r)
+		if err == nil && r.ContentLength > MaxBodyBytes {
+			// Known to be too large. Read up to the limit anyway, so that a client still
+			// sending a body just over it sees the answer rather than a reset.
+			_, _ = io.Copy(io.Discard, r.Body)
+			err = &http.MaxBytesError{Limit: MaxBodyBytes}
+		}
+		if err == nil && !readsBody {
+			if _, rerr := io.Copy(io.Discard, r.Body); rerr != nil {
+				err = bodyError(rerr)
+			}
+		}
+		var rep reply
+		if err == nil {
+			rep, err = fn(r, org)
+		}
+		if err != nil {
+			h.fail(w, r, name, org, err)
+			return
+		}
+		writeEnvelope(w, envelope{Message: rep.message, Status: true, Code: http.StatusOK, Data: rep.data})
+	})
+}
+
+// authorize returns the org of the request's bearer token, after checking that it
+// has users.
+func (h *Handler) authorize(r *http.Request) (string, error) {
+	token, ok := bearer(r)
+	if !ok {
+		return "", &requestError{code: http.StatusUnauthorized, msg: `missing or malformed Authorization header: want "Bearer <token>"`}
+	}
+	org, err := h.auth.Org(r.Context(), token)
+	if errors.Is(err, ErrUnknownToken) {
+		return "", &requestError{code: http.StatusUnauthorized, msg: "invalid token"}
+	}
+	if err != nil {
+		return "", fmt.Errorf("authenticate: %w", err)
+	}
+	has, err := h.orgs.HasUsers(r.Context(), org)
+	if err != nil {
+		return org, fmt.Errorf("org directory: %w", err)
+	}
+	if !has {
+		return org, &requestError{code: http.StatusNotFound, msg: MsgNoUsers}
+	}
+	return org, nil
+}
+
+// bearer returns the token of the request's only Authorization header, of the form
+// "Bearer <token>" (the scheme in any case).
+func bearer(r *http.Request) (string, bool) {
+	vs := r.Header.Values("Authorization")
+	if len(vs) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(vs[0]), " ")
+	token = strings.TrimLeft(token, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsFunc(token, unicode.IsSpace) {
+		return "", false
+	}
+	return token, true
+}
+
+// fail answers err: a *requestError with its code and message, a body over the limit
+// with 413, anything else with 500 "internal error", logging the cause.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, name, org string, err error) {
+	var re *requestError
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &re):
+		if re.code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+		}
+		writeError(w, re.code, re.msg)
+	case errors.As(err, &mb):
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body too large: the limit is %d bytes (1 MiB)", MaxBodyBytes))
+	default:
+		level := slog.LevelError
+		if errors.Is(err, context.Canceled) {
+			level = slog.LevelWarn // the client went away
+		}
+		h.log.Log(r.Context(), level, "dnc api request failed", "endpoint", name, "org", org, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}

@@ -1,0 +1,175 @@
+package dnchttp_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dncguard/dncguard/dnc/dnchttp"
+)
+
+// endpoints lists every endpoint with a request that it would accept.
+var endpoints = []struct{ method, path, body string }{
+	{"POST", "/api/dnc/enable-disable", `{"enable": false}`},
+	{"POST", "/api/dnc/add", `{"phoneNumber": "14155552671"}`},
+	{"GET", "/api/dnc/list", ""},
+	{"DELETE", "/api/dnc/delete/0123456789abcdef01234567", ""},
+	{"GET", "/api/dnc/status", ""},
+	{"POST", "/api/dnc/check", `{"phoneNumbers": ["14155552671"]}`},
+}
+
+func TestUnknownPathAndWrongMethod(t *testing.T) {
+	f := newFixture(t)
+	before := f.dump(t)
+	notFound := failed(404, "not found: no such endpoint")
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/", 404, ""},
+		{"GET", "/api/dnc", 404, ""},
+		{"GET", "/api/dnc/unknown", 404, ""},
+		{"POST", "/api/dnc/enable-disable/", 404, ""},
+		{"GET", "/api/dnc/list/", 404, ""},
+		{"GET", "/api/dnc//list", 404, ""},     // the mux would redirect to the clean path
+		{"GET", "/api/dnc/x/../list", 404, ""}, // likewise
+		{"DELETE", "/api/dnc/delete/", 404, ""},
+		{"DELETE", "/api/dnc/delete/a/b", 404, ""},
+		{"GET", "/API/DNC/LIST", 404, ""},
+		{"GET", "/api/dnc/enable-disable", 405, "POST"},
+		{"PUT", "/api/dnc/enable-disable", 405, "POST"},
+		{"GET", "/api/dnc/add", 405, "POST"},
+		{"POST", "/api/dnc/list", 405, "GET, HEAD"},
+		{"DELETE", "/api/dnc/list", 405, "GET, HEAD"},
+		{"GET", "/api/dnc/delete/0123456789abcdef01234567", 405, "DELETE"},
+		{"POST", "/api/dnc/delete/x", 405, "DELETE"},
+		{"POST", "/api/dnc/status", 405, "GET, HEAD"},
+		{"GET", "/api/dnc/check", 405, "POST"},
+		{"PATCH", "/api/dnc/check", 405, "POST"},
+	} {
+		// The same answer whatever the token: none, unknown, valid, of an org without users.
+		for _, tok := range []string{"", "nope", tokA, tokC} {
+			what := tc.method + " " + tc.path + " token " + tok
+			r := f.do(t, tc.method, tc.path, tok, `{"enable": true}`)
+			want := notFound
+			if tc.code == 405 {
+				want = failed(405, "method "+tc.method+" is not allowed on this path; allowed: "+tc.allow)
+			}
+			expect(t, what, r, tc.code, want)
+			if got := r.header.Get("Allow"); got != tc.allow {
+				t.Errorf("%s: Allow %q; want %q", what, got, tc.allow)
+			}
+			if loc := r.header.Get("Location"); loc != "" {
+				t.Errorf("%s: Location %q; want none", what, loc)
+			}
+		}
+	}
+	f.unchanged(t, "unknown paths and wrong methods", before)
+}
+
+func TestUnauthorized(t *testing.T) {
+	f := newFixture(t)
+	before := f.dump(t)
+	malformed := failed(401, `missing or malformed Authorization header: want "Bearer <token>"`)
+	invalid := failed(401, "invalid token")
+	for _, ep := range endpoints {
+		for _, tc := range []struct {
+			name    string
+			headers []string // Authorization header values
+			want    map[string]any
+		}{
+			{"none", nil, malformed},
+			{"empty", []string{""}, malformed},
+			{"scheme only", []string{"Bearer"}, malformed},
+			{"scheme and space", []string{"Bearer "}, malformed},
+			{"basic", []string{"Basic dG9rZW4tb2YtYTo="}, malformed},
+			{"no scheme", []string{tokA}, malformed},
+			{"two words", []string{"Bearer " + tokA + " x"}, malformed},
+			{"two headers", []string{"Bearer " + tokA, "Bearer " + tokA}, malformed},
+			{"unknown", []string{"Bearer nope"}, invalid},
+			{"prefix of a token", []string{"Bearer " + tokA[:len(tokA)-1]}, invalid},
+			{"token plus a byte", []string{"Bearer " + tokA + "x"}, invalid},
+			{"wrong case", []string{"Bearer " + strings.ToUpper(tokA)}, invalid},
+		} {
+			// A bad body too: the token is checked first.
+			req, err := http.NewRequest(ep.method, f.srv.URL+ep.path, strings.NewReader(`{"enable": "junk"`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range tc.headers {
+				req.Header.Add("Authorization", h)
+			}
+			what := ep.method + " " + ep.path + " " + tc.name
+			r := f.send(t, req)
+			expect(t, what, r, 401, tc.want)
+			if got := r.header.Get("WWW-Authenticate"); got != "Bearer" {
+				t.Errorf("%s: WWW-Authenticate %q; want Bearer", what, got)
+			}
+		}
+	}
+	f.unchanged(t, "unauthorized requests", before)
+
+	// The scheme is case-insensitive (RFC 9110).
+	req, _ := http.NewRequest("GET", f.srv.URL+"/api/dnc/status", nil)
+	req.Header.Set("Authorization", "bearer "+tokA)
+	expect(t, "lower-case scheme", f.send(t, req), 200, ok(t, dnchttp.MsgStatus, map[string]bool{"enabled": true}))
+}
+
+func TestOrgWithoutUsers(t *testing.T) {
+	f := newFixture(t)
+	before := f.dump(t)
+	for _, ep := range endpoints {
+		for _, body := range []string{ep.body, `{"enable": "junk"`} { // before the request's own checks
+			expect(t, ep.method+" "+ep.path+" "+body, f.do(t, ep.method, ep.path, tokC, body), 404,
+				failed(404, "No users found for this organization"))
+		}
+	}
+	f.unchanged(t, "requests of an org without users", before)
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	f := newFixture(t)
+	before := f.dump(t)
+	pad := strings.Repeat("x", dnchttp.MaxBodyBytes)
+	tooLarge := failed(413, "request body too large: the limit is 1048576 bytes (1 MiB)")
+	for _, ep := range endpoints {
+		body := ep.body
+		if body == "" {
+			body = "{}"
+		}
+		big := `{"pad": "` + pad + `", ` + body[1:]
+		for _, hideLength := range []bool{false, true} {
+			var rd io.Reader = strings.NewReader(big)
+			if hideLength {
+				rd = io.MultiReader(rd) // no Content-Length: sent chunked, cut by MaxBytesReader
+			}
+			req, err := http.NewRequest(ep.method, f.srv.URL+ep.path, rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tokA)
+			what := ep.method + " " + ep.path + " oversize"
+			if hideLength {
+				what += " chunked"
+			}
+			r := f.send(t, req)
+			expect(t, what, r, 413, tooLarge)
+			if got := r.header.Get("Connection"); got != "close" {
+				t.Errorf("%s: Connection %q; want close", what, got)
+			}
+		}
+	}
+	f.unchanged(t, "oversize requests", before)
+
+	// A body of exactly the limit is read.
+	body := `{"enable": false}`
+	body += strings.Repeat(" ", dnchttp.MaxBodyBytes-len(body))
+	expect(t, "body of exactly 1 MiB", f.do(t, "POST", "/api/dnc/enable-disable", tokA, body), 200,
+		ok(t, dnchttp.MsgSettingUpdated, nil))
+	// One more byte of trailing white space is too large.
+	before = f.dump(t)
+	expect(t, "body of 1 MiB + 1", f.do(t, "POST", "/api/dnc/enable-disable", tokA, body+" "), 413, tooLarge)
+	f.unchanged(t, "oversize request", before)
+}

@@ -1,0 +1,146 @@
+package dnchttp_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/dnc/dnchttp"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// faults is a redis.Hook that fails every command while err is set.
+type faults struct{ err atomic.Pointer[error] }
+
+func (h *faults) fail(err error) {
+	if err == nil {
+		h.err.Store(nil)
+		return
+	}
+	h.err.Store(&err)
+}
+
+func (h *faults) failure() error {
+	if p := h.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (h *faults) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *faults) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := h.failure(); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *faults) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if err := h.failure(); err != nil {
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// expectInternalError sends every endpoint a request it would accept, and fails the
+// test unless each answers 500 with the generic envelope and none leaks secret.
+func expectInternalError(t *testing.T, f *fixture, secrets ...string) {
+	t.Helper()
+	for _, ep := range endpoints {
+		what := ep.method + " " + ep.path + " on failing storage"
+		r := f.do(t, ep.method, ep.path, tokA, ep.body)
+		expect(t, what, r, 500, failed(500, "internal error"))
+		for _, s := range append(secrets, "redis", "dial", "tcp") {
+			if strings.Contains(strings.ToLower(r.raw), strings.ToLower(s)) {
+				t.Errorf("%s: the answer leaks %q: %s", what, s, r.raw)
+			}
+		}
+	}
+}
+
+func TestStorageFailure(t *testing.T) {
+	f := newFixture(t)
+	addN(t, f, orgA, 2)
+	h := &faults{}
+	f.rdb.AddHook(h)
+	before := f.dump(t)
+	boom := errors.New("dial tcp 10.9.8.7:6379: connect: connection refused")
+	h.fail(boom)
+	expectInternalError(t, f, "10.9.8.7", "6379", "refused")
+	h.fail(nil)
+	f.unchanged(t, "requests on failing storage", before)
+	logs := f.logs.String()
+	if got := strings.Count(logs, "10.9.8.7:6379"); got != len(endpoints) {
+		t.Errorf("the log holds the cause %d times; want %d (once per failed request):\n%s", got, len(endpoints), logs)
+	}
+	for _, tok := range []string{tokA, tokB, tokC} {
+		if strings.Contains(logs, tok) {
+			t.Errorf("the log holds a token:\n%s", logs)
+		}
+	}
+}
+
+// A toggle through the API reaches a dialer's own Enforcer on the same Redis at once;
+// so do adds and deletes. Then, with Redis gone, every endpoint answers 500 without
+// leaking where Redis was.
+func TestRealRedis(t *testing.T) {
+	s := redistest.Start(t)
+	f := newFixtureOn(t, s.Client(t))
+	dialer, err := dnc.New(s.Client(t)) // the dialer's own client and Enforcer
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	skip := func(number string, want bool) {
+		t.Helper()
+		got, err := dialer.ShouldSkip(ctx, orgA, number)
+		if err != nil || got != want {
+			t.Errorf("dialer ShouldSkip(%s) = %v, %v; want %v, nil", number, got, err, want)
+		}
+	}
+	post := func(path, body string) response {
+		t.Helper()
+		r := f.do(t, "POST", path, tokA, body)
+		if r.code != 200 {
+			t.Fatalf("POST %s %s: status %d %s", path, body, r.code, r.raw)
+		}
+		return r
+	}
+	skip("+12125551234", false)
+	r := post("/api/dnc/add", `{"phoneNumber": "12125551234", "type": "complaint"}`)
+	skip("(212) 555-1234", true)
+	post("/api/dnc/enable-disable", `{"enable": false}`)
+	skip("(212) 555-1234", false)
+	post("/api/dnc/enable-disable", `{"enable": true}`)
+	skip("(212) 555-1234", true)
+
+	before := f.dump(t)
+	expect(t, "add again", f.do(t, "POST", "/api/dnc/add", tokA, `{"phoneNumber": "+1 212 555 1234"}`), 400,
+		failed(400, dnchttp.MsgExists))
+	f.unchanged(t, "add again", before)
+
+	id, _ := r.body["data"].(map[string]any)["_id"].(string)
+	expect(t, "delete", f.do(t, "DELETE", "/api/dnc/delete/"+id, tokA, ""), 200,
+		ok(t, dnchttp.MsgDeleted, map[string]string{"_id": id, "phoneNumber": "+12125551234"}))
+	skip("(212) 555-1234", false)
+
+	s.Stop()
+	_, port, _ := strings.Cut(s.Addr, ":")
+	expectInternalError(t, f, s.Addr, port)
+	if !strings.Contains(f.logs.String(), s.Addr) {
+		t.Errorf("the log does not hold the cause:\n%s", f.logs.String())
+	}
+}

@@ -1,0 +1,227 @@
+// Command server serves the DNC HTTP API (package dnc/dnchttp) and Prometheus metrics
+// at /metrics.
+//
+//	go run ./examples/server                        # 127.0.0.1:8080, embedded miniredis
+//	go run ./examples/server -addr 127.0.0.1:9090 -redis redis://localhost:6379/0
+//	go run ./examples/server -redis-cluster 'redis://node1:7000?addr=node2:7001&addr=node3:7002'
+//
+// The environment configures who may call it:
+//
+//	DNC_API_TOKENS  bearer tokens and their orgs: "token=org,token2=org2"
+//	DNC_ORGS        the orgs that have users, comma-separated; when unset, every org named
+//	                in DNC_API_TOKENS (set but empty: none, so every request is 404)
+//
+// With no tokens configured it still starts, says so, and answers every API request 401.
+// It binds to loopback unless -addr says otherwise, logs with log/slog to standard
+// error (never tokens, never query strings), and on SIGINT or SIGTERM stops accepting
+// requests and lets those in flight finish (up to 10 s).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/dnc/dnchttp"
+	"github.com/dncguard/dncguard/dnc/dncprom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, log); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			log.Error("server failed", "err", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	redisURL := fs.String("redis", "", "Redis URL (redis://[user:password@]host:port/db or rediss://...); default: an embedded miniredis")
+	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL (redis://host:port?addr=host2:port2&addr=...)")
+	region := fs.String("region", "US", "default region of the Enforcer (ISO 3166-1 alpha-2)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	env, _ := lookupEnv("DNC_API_TOKENS")
+	tokens, err := dnchttp.ParseTokens(env)
+	if err != nil {
+		return fmt.Errorf("DNC_API_TOKENS: %w", err)
+	}
+	auth, err := dnchttp.NewStaticTokens(tokens)
+	if err != nil {
+		return fmt.Errorf("DNC_API_TOKENS: %w", err)
+	}
+	orgs := auth.Orgs()
+	if v, set := lookupEnv("DNC_ORGS"); set {
+		orgs = splitList(v)
+	}
+	if len(tokens) == 0 {
+		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,...")
+	}
+	for _, o := range auth.Orgs() {
+		if !slices.Contains(orgs, o) {
+			log.Warn("an org of DNC_API_TOKENS is not in DNC_ORGS: its requests will get 404", "org", o)
+		}
+	}
+
+	rdb, closeRedis, err := openRedis(ctx, *redisURL, *clusterURL, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)), dnc.WithDefaultRegion(*region))
+	if err != nil {
+		return err
+	}
+	api, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs(orgs...), dnchttp.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+
+	srv := &http.Server{
+		Handler:           accessLog(log, mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tokens", len(tokens), "orgs", len(orgs))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openRedis returns the client of the Redis to use and a function that closes it.
+func openRedis(ctx context.Context, url, clusterURL string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	var rdb redis.UniversalClient
+	switch {
+	case url != "" && clusterURL != "":
+		return nil, nil, errors.New("give -redis or -redis-cluster, not both")
+	case url != "":
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, nil, errors.New("-redis: not a valid Redis URL") // the URL may hold a password
+		}
+		opts.ContextTimeoutEnabled = true
+		rdb = redis.NewClient(opts)
+		log.Info("using Redis", "addr", opts.Addr, "db", opts.DB)
+	case clusterURL != "":
+		opts, err := redis.ParseClusterURL(clusterURL)
+		if err != nil {
+			return nil, nil, errors.New("-redis-cluster: not a valid Redis Cluster URL")
+		}
+		opts.ContextTimeoutEnabled = true
+		rdb = redis.NewClusterClient(opts)
+		log.Info("using Redis Cluster", "addrs", opts.Addrs)
+	default:
+		mr, err := miniredis.Run()
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded Redis: %w", err)
+		}
+		log.Warn("using an embedded in-memory Redis (miniredis): data is lost on exit; give -redis URL for a real one")
+		c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
+		return c, func() { _ = c.Close(); mr.Close() }, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, nil, fmt.Errorf("redis: ping: %w", err)
+	}
+	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+// splitList splits a comma-separated list, dropping white space and empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// accessLog logs each request's method, path (no query string: it may hold phone
+// numbers), status and duration. It never logs headers, so never a token.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+			"took", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
