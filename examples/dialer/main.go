@@ -3,7 +3,7 @@
 //
 //	go run ./examples/dialer                       # embedded Redis, built-in lists
 //	go run ./examples/dialer -redis redis://127.0.0.1:6379/0
-//	go run ./examples/dialer -cluster 'redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002'
+//	go run ./examples/dialer -redis-cluster 'redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002'
 //	go run ./examples/dialer -dnc dnc.txt -calls calls.txt -org acme -region US
 //
 // List files hold one number per line, in any format; blank lines and lines starting
@@ -58,7 +58,7 @@ func main() {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("dialer", flag.ContinueOnError)
 	redisURL := fs.String("redis", "", "Redis URL of a single node, e.g. redis://127.0.0.1:6379/0 (default: an embedded Redis)")
-	clusterURL := fs.String("cluster", "", "Redis Cluster URL, e.g. redis://127.0.0.1:7000?addr=127.0.0.1:7001")
+	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL, e.g. redis://127.0.0.1:7000?addr=127.0.0.1:7001")
 	dncFile := fs.String("dnc", "", "file of numbers to list for the org (default: a built-in list)")
 	callsFile := fs.String("calls", "", "file of numbers to call (default: a built-in call list)")
 	org := fs.String("org", "acme", "organization id")
@@ -67,7 +67,7 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 
-	rdb, where, closeRedis, err := redisconn.Open(*redisURL, *clusterURL)
+	rdb, where, _, closeRedis, err := redisconn.Open(*redisURL, *clusterURL)
 	if err != nil {
 		return err
 	}

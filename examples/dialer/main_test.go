@@ -58,3 +58,21 @@ func TestFilesOnRealRedis(t *testing.T) {
 		t.Errorf("a DNC file with an invalid number: err = %v", err)
 	}
 }
+
+func TestDemoOnRealCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	addrs := c.Addrs()
+	url := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
+	var out strings.Builder
+	if err := run([]string{"-redis-cluster", url}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Redis Cluster", "summary: 12 calls, 4 dialled, 8 skipped, listed 5, not_listed 2, disabled 2, invalid_number 3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := run([]string{"-redis", "redis://" + addrs[0], "-redis-cluster", url}, &out); err == nil {
+		t.Error("-redis with -redis-cluster was accepted")
+	}
+}

@@ -33,10 +33,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/dncguard/dncguard/dnc/dnchttp"
 	"github.com/dncguard/dncguard/dnc/dncprom"
+	"github.com/dncguard/dncguard/internal/redisconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -142,44 +142,25 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	return nil
 }
 
-// openRedis returns the client of the Redis to use and a function that closes it.
+// openRedis returns the client of the Redis to use, checked with a PING when it is a
+// real one, and a function that closes it.
 func openRedis(ctx context.Context, url, clusterURL string, log *slog.Logger) (redis.UniversalClient, func(), error) {
-	var rdb redis.UniversalClient
-	switch {
-	case url != "" && clusterURL != "":
-		return nil, nil, errors.New("give -redis or -redis-cluster, not both")
-	case url != "":
-		opts, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, nil, errors.New("-redis: not a valid Redis URL") // the URL may hold a password
-		}
-		opts.ContextTimeoutEnabled = true
-		rdb = redis.NewClient(opts)
-		log.Info("using Redis", "addr", opts.Addr, "db", opts.DB)
-	case clusterURL != "":
-		opts, err := redis.ParseClusterURL(clusterURL)
-		if err != nil {
-			return nil, nil, errors.New("-redis-cluster: not a valid Redis Cluster URL")
-		}
-		opts.ContextTimeoutEnabled = true
-		rdb = redis.NewClusterClient(opts)
-		log.Info("using Redis Cluster", "addrs", opts.Addrs)
-	default:
-		mr, err := miniredis.Run()
-		if err != nil {
-			return nil, nil, fmt.Errorf("embedded Redis: %w", err)
-		}
-		log.Warn("using an embedded in-memory Redis (miniredis): data is lost on exit; give -redis URL for a real one")
-		c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-		return c, func() { _ = c.Close(); mr.Close() }, nil
+	rdb, where, embedded, closeRedis, err := redisconn.Open(url, clusterURL)
+	if err != nil {
+		return nil, nil, err
 	}
+	if embedded {
+		log.Warn("using an embedded in-memory Redis (miniredis): data is lost on exit; give -redis URL for a real one")
+		return rdb, closeRedis, nil
+	}
+	log.Info("using " + where)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, nil, fmt.Errorf("redis: ping: %w", err)
 	}
-	return rdb, func() { _ = rdb.Close() }, nil
+	return rdb, closeRedis, nil
 }
 
 // splitList splits a comma-separated list, dropping white space and empty items.
