@@ -160,7 +160,8 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 	case store.NotListed:
 		return Decision{Reason: ReasonNotListed, Number: n}, nil
 	default:
-		return Decision{Skip: true, Reason: ReasonListed, Number: n, Entry: &entry}, nil
+		listed := entry // a copy, so that only this branch allocates
+		return Decision{Skip: true, Reason: ReasonListed, Number: n, Entry: &listed}, nil
 	}
 }
 
@@ -169,7 +170,7 @@ func (e *Enforcer) unavailable(number string) Decision {
 }
 
 // CheckMany decides for each of numbers, in order, as Check would, in one Redis round
-// trip for the whole batch (it reads the switch once and the list with SMISMEMBER in
+// trip for the whole batch (it reads the switch once and the list with HMGET in
 // chunks, pipelined). Invalid numbers get ReasonInvalidNumber and do not stop the
 // others; the returned error is then the first *NumberError. When the org id is
 // invalid, Redis fails or ctx ends, every decision says so. Decisions carry no Entry.

@@ -763,11 +763,10 @@ func testForeignData(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("Check with a corrupt entry = %+v, %v; want skip, listed", d, err)
 	}
 	// The list key holding another type: the check fails, closed.
-	numbers := "dnc:{" + o + "}:numbers"
-	if err := rdb.Del(ctx, numbers).Err(); err != nil {
+	if err := rdb.Del(ctx, entries).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.Set(ctx, numbers, "oops", 0).Err(); err != nil {
+	if err := rdb.Set(ctx, entries, "oops", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	d, err = e.Check(ctx, o, "+14155552672")
@@ -778,14 +777,17 @@ func testForeignData(t *testing.T, rdb redis.UniversalClient) {
 	if !ds[0].Skip || !errors.Is(err, dnc.ErrUnavailable) {
 		t.Errorf("CheckMany with a foreign list key = %+v, %v; want skip, unavailable", ds, err)
 	}
-	// A toggle value other than "0" is read as enabled, never as disabled.
-	if err := rdb.Del(ctx, numbers).Err(); err != nil {
+	if on, err := e.Enabled(ctx, o); !on || err == nil {
+		t.Errorf("Enabled with a foreign list key = %v, %v; want true and an error", on, err)
+	}
+	// A switch value other than "0" is read as enabled, never as disabled.
+	if err := rdb.Del(ctx, entries).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Add(ctx, o, "+14155552672"); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.Set(ctx, "dnc:{"+o+"}:enabled", "false", 0).Err(); err != nil {
+	if err := rdb.HSet(ctx, entries, "enabled", "false").Err(); err != nil {
 		t.Fatal(err)
 	}
 	mustSkip(t, e, o, "+14155552672", true)

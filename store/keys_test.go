@@ -1,19 +1,18 @@
 package store
 
-import (
-	"slices"
-	"testing"
-)
+import "testing"
 
-func TestCheckKeysMatchSchema(t *testing.T) {
+func TestKeys(t *testing.T) {
+	k := orgKeys("dnc", "acme")
+	if k.entries != "dnc:{acme}:entries" || k.ids != "dnc:{acme}:ids" || k.added != "dnc:{acme}:added" {
+		t.Errorf("orgKeys = %+v", k)
+	}
 	for _, c := range []struct{ prefix, org string }{{"dnc", "acme"}, {"app:x", "ünïcode:org"}, {"p", "a"}} {
-		k := orgKeys(c.prefix, c.org)
-		want := []string{k.enabled, k.numbers, k.entries}
-		if got := checkKeys(c.prefix, c.org); !slices.Equal(got, want) {
-			t.Errorf("checkKeys(%q, %q) = %q; want %q", c.prefix, c.org, got, want)
+		if got, want := entriesKey(c.prefix, c.org), orgKeys(c.prefix, c.org).entries; got != want {
+			t.Errorf("entriesKey(%q, %q) = %q; want %q", c.prefix, c.org, got, want)
 		}
 	}
-	if got := orgKeys("dnc", "acme").enabled; got != "dnc:{acme}:enabled" {
-		t.Errorf("enabled key = %q", got)
+	if toggleField[0] == '+' {
+		t.Error("the toggle field could collide with an E.164 number")
 	}
 }

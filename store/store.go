@@ -2,7 +2,8 @@
 // numbers with their entries. It receives numbers already in E.164 and org ids already
 // validated; it knows nothing of parsing or policy.
 //
-// Every operation that touches more than one key runs as one Lua script (embedded from
+// A check is one plain HMGET (the org's switch and the number's entry live in one hash).
+// Every write that touches more than one key runs as one Lua script (embedded from
 // lua/*.lua, run with go-redis' Script.Run: EVALSHA, falling back to EVAL), and every key
 // of an org shares the hash tag {org}, so it works on a single node and on Redis Cluster
 // alike. A Store is safe for concurrent use.
@@ -34,7 +35,6 @@ func script(name string) *redis.Script {
 }
 
 var (
-	checkScript    = script("check.lua")
 	addScript      = script("add.lua")
 	removeScript   = script("remove.lua")
 	deleteIDScript = script("delete_id.lua")
@@ -42,7 +42,7 @@ var (
 	listScript     = script("list.lua")
 )
 
-// ChunkSize is how many numbers one script call or one SMISMEMBER carries at most.
+// ChunkSize is how many numbers one script call or one HMGET carries at most.
 // Larger calls are split, so that no single command blocks Redis for long.
 const ChunkSize = 1000
 
@@ -65,11 +65,8 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 }
 
 // Keys returns the names of every key the store keeps for org, in the order of the
-// key schema (enabled, numbers, entries, ids, added). For tests and operators.
-func (s *Store) Keys(org string) []string {
-	k := orgKeys(s.prefix, org)
-	return []string{k.enabled, k.numbers, k.entries, k.ids, k.added}
-}
+// key schema (entries, ids, added). For tests and operators.
+func (s *Store) Keys(org string) []string { return orgKeys(s.prefix, org).all() }
 
 // Entry is one listed number and what is known of it.
 type Entry struct {
@@ -133,67 +130,65 @@ const (
 	Listed                 // enabled, and the number is on the list
 )
 
-// argOn and argOff are the check script's ARGV[2], boxed once so a check does not
-// allocate them.
-var argOn, argOff any = "1", "0"
-
-func toggleArg(enabled bool) any {
-	if enabled {
-		return argOn
-	}
-	return argOff
-}
-
-func toggle(enabled bool) string {
-	if enabled {
-		return "1"
-	}
-	return "0"
-}
-
-// Check reports in one round trip whether DNC is enabled for org (defaultEnabled when
-// never set) and, if so, whether number is listed; for a listed number it also returns
-// its entry.
+// Check reports in one round trip (one HMGET) whether DNC is enabled for org
+// (defaultEnabled when never set) and, if so, whether number is listed; for a listed
+// number it also returns its entry. On a reply it cannot read it answers Listed and an
+// error wrapping ErrBadReply; when only the entry's metadata is unreadable, the Entry
+// carries the number.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
-	reply, err := checkScript.Run(ctx, s.rdb, checkKeys(s.prefix, org), number, toggleArg(defaultEnabled)).Result()
+	vals, err := s.rdb.HMGet(ctx, entriesKey(s.prefix, org), number, toggleField).Result()
 	if err != nil {
 		return Listed, Entry{}, err
 	}
-	switch v := reply.(type) {
-	case int64:
-		switch v {
-		case 0:
-			return Disabled, Entry{}, nil
-		case 1:
-			return NotListed, Entry{}, nil
-		}
+	if len(vals) != 2 {
+		return Listed, Entry{}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
+	}
+	enabled, err := isEnabled(vals[1], defaultEnabled)
+	if err != nil {
+		return Listed, Entry{}, err
+	}
+	if !enabled {
+		return Disabled, Entry{}, nil
+	}
+	switch v := vals[0].(type) {
+	case nil:
+		return NotListed, Entry{}, nil
 	case string:
 		e, err := decodeEntry(number, v)
 		return Listed, e, err // listed whatever the metadata says
+	default:
+		return Listed, Entry{}, fmt.Errorf("%w: check: entry %T", ErrBadReply, v)
 	}
-	return Listed, Entry{}, fmt.Errorf("%w: check: %T %v", ErrBadReply, reply, reply)
+}
+
+// isEnabled reads the switch field: absent (nil) means def; "0" means off; any other
+// value, on (a value the store did not write never switches DNC off).
+func isEnabled(v any, def bool) (bool, error) {
+	switch v := v.(type) {
+	case nil:
+		return def, nil
+	case string:
+		return v != "0", nil
+	default:
+		return true, fmt.Errorf("%w: switch %T", ErrBadReply, v)
+	}
 }
 
 // CheckMany reports whether DNC is enabled for org and, when it is, which of numbers are
-// listed (listed[i] for numbers[i]). It sends one pipeline (GET and SMISMEMBER in chunks
-// of ChunkSize), so one round trip to the node that holds the org.
+// listed (listed[i] for numbers[i]). It sends one pipeline (HGET of the switch and HMGET
+// in chunks of ChunkSize), so one round trip to the node that holds the org.
 func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, err error) {
-	k := orgKeys(s.prefix, org)
+	key := entriesKey(s.prefix, org)
 	pipe := s.rdb.Pipeline()
-	get := pipe.Get(ctx, k.enabled)
-	chunks := make([]*redis.BoolSliceCmd, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
+	toggle := pipe.HGet(ctx, key, toggleField)
+	chunks := make([]*redis.SliceCmd, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
 	for lo := 0; lo < len(numbers); lo += ChunkSize {
-		hi := min(lo+ChunkSize, len(numbers))
-		members := make([]any, hi-lo)
-		for i, n := range numbers[lo:hi] {
-			members[i] = n
-		}
-		chunks = append(chunks, pipe.SMIsMember(ctx, k.numbers, members...))
+		chunks = append(chunks, pipe.HMGet(ctx, key, numbers[lo:min(lo+ChunkSize, len(numbers))]...))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return true, nil, err
 	}
-	switch v, err := get.Result(); {
+	switch v, err := toggle.Result(); {
 	case errors.Is(err, redis.Nil):
 		enabled = defaultEnabled
 	case err != nil:
@@ -203,26 +198,32 @@ func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, def
 	}
 	listed = make([]bool, 0, len(numbers))
 	for _, c := range chunks {
-		v, err := c.Result()
+		vals, err := c.Result()
 		if err != nil {
 			return true, nil, err
 		}
-		listed = append(listed, v...)
+		for _, v := range vals {
+			listed = append(listed, v != nil)
+		}
 	}
 	if len(listed) != len(numbers) {
-		return true, nil, fmt.Errorf("%w: SMISMEMBER answered %d of %d", ErrBadReply, len(listed), len(numbers))
+		return true, nil, fmt.Errorf("%w: HMGET answered %d of %d", ErrBadReply, len(listed), len(numbers))
 	}
 	return enabled, listed, nil
 }
 
 // SetEnabled switches DNC on or off for org.
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
-	return s.rdb.Set(ctx, orgKeys(s.prefix, org).enabled, toggle(enabled), 0).Err()
+	v := "0"
+	if enabled {
+		v = "1"
+	}
+	return s.rdb.HSet(ctx, entriesKey(s.prefix, org), toggleField, v).Err()
 }
 
 // Enabled reports whether DNC is on for org, or def when org never set it.
 func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error) {
-	v, err := s.rdb.Get(ctx, orgKeys(s.prefix, org).enabled).Result()
+	v, err := s.rdb.HGet(ctx, entriesKey(s.prefix, org), toggleField).Result()
 	if errors.Is(err, redis.Nil) {
 		return def, nil
 	}
@@ -231,6 +232,9 @@ func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error)
 	}
 	return v != "0", nil
 }
+
+// errNotE164 guards the entries hash: only "+..." fields are numbers.
+var errNotE164 = errors.New("store: numbers must be E.164")
 
 // Add lists the entries' numbers (E.164, distinct) with their metadata, under fresh ids
 // and the given creation time, and reports which were added (false: already listed,
@@ -245,6 +249,9 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		args := make([]any, 0, 1+3*len(chunk))
 		args = append(args, ms)
 		for _, e := range chunk {
+			if !strings.HasPrefix(e.Number, "+") {
+				return added, fmt.Errorf("%w: %q", errNotE164, e.Number)
+			}
 			id := NewID()
 			data, err := json.Marshal(record{ID: id, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: ms})
 			if err != nil {
@@ -275,6 +282,9 @@ func (s *Store) Remove(ctx context.Context, org string, numbers []string) (int, 
 		chunk := numbers[lo:min(lo+ChunkSize, len(numbers))]
 		args := make([]any, len(chunk))
 		for i, n := range chunk {
+			if !strings.HasPrefix(n, "+") {
+				return removed, fmt.Errorf("%w: %q", errNotE164, n)
+			}
 			args[i] = n
 		}
 		n, err := removeScript.Run(ctx, s.rdb, k.all(), args...).Int()
@@ -332,16 +342,27 @@ func (s *Store) DeleteByID(ctx context.Context, org, id string) (number string, 
 
 // Count returns how many numbers org has listed.
 func (s *Store) Count(ctx context.Context, org string) (int64, error) {
-	return s.rdb.SCard(ctx, orgKeys(s.prefix, org).numbers).Result()
+	return s.rdb.ZCard(ctx, orgKeys(s.prefix, org).added).Result()
 }
 
 // Scan returns some of org's listed numbers from cursor on (0 starts), about count of
-// them, and the cursor to pass next (0 when done). It is SSCAN: a number listed for the
-// whole scan is returned at least once; numbers added or removed meanwhile may or may
-// not be.
+// them, and the cursor to pass next (0 when done). It is HSCAN of the number fields: a
+// number listed for the whole scan is returned at least once; numbers added or removed
+// meanwhile may or may not be. A page may be empty before the scan ends.
 func (s *Store) Scan(ctx context.Context, org string, cursor uint64, count int64) ([]string, uint64, error) {
-	return s.rdb.SScan(ctx, orgKeys(s.prefix, org).numbers, cursor, "", count).Result()
+	kv, next, err := s.rdb.HScan(ctx, entriesKey(s.prefix, org), cursor, numberFields, count).Result()
+	if err != nil {
+		return nil, 0, err
+	}
+	numbers := make([]string, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		numbers = append(numbers, kv[i])
+	}
+	return numbers, next, nil
 }
+
+// numberFields is the HSCAN pattern of the entries hash's number fields.
+const numberFields = "+*"
 
 // List returns the page of org's entries that starts at offset (0-based) and holds at
 // most limit entries, newest first (ties by number, descending), and the total count.
@@ -392,7 +413,7 @@ func (s *Store) Search(ctx context.Context, org, query string, offset, limit int
 	var matches []Entry
 	var cursor uint64
 	for {
-		kv, next, err := s.rdb.HScan(ctx, key, cursor, "", ChunkSize).Result()
+		kv, next, err := s.rdb.HScan(ctx, key, cursor, numberFields, ChunkSize).Result()
 		if err != nil {
 			return nil, 0, err
 		}

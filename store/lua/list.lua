@@ -1,6 +1,6 @@
 -- list.lua: one page of an org's entries, newest first, with the total.
 -- KEYS[1] <prefix>:{org}:added     zset E.164 scored by createdAt (ms)
--- KEYS[2] <prefix>:{org}:entries   hash E.164 -> entry JSON
+-- KEYS[2] <prefix>:{org}:entries   hash "+E.164" -> entry JSON (and the "enabled" switch)
 -- ARGV[1] offset (0-based), ARGV[2] limit (> 0)
 -- Reply: {total, number1, json1, number2, json2, ...}
 local offset = tonumber(ARGV[1])
