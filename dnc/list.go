@@ -94,18 +94,15 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	}
 	now := e.cfg.now()
 	in := store.Entry{Number: n, Type: meta.Type, BatchID: meta.BatchID, RequestUUID: meta.RequestUUID}
-	flags, err := e.st.Add(ctx, org, []store.Entry{in}, now)
+	entries := []store.Entry{in}
+	flags, err := e.st.Add(ctx, org, entries, now)
 	if err != nil {
 		return Entry{}, unavailable(ctx, "add entry", err)
 	}
 	if !flags[0] {
 		return Entry{}, fmt.Errorf("%w: %s", ErrExists, n)
 	}
-	got, err := e.Entry(ctx, org, n)
-	if err != nil {
-		return Entry{}, err
-	}
-	return got, nil
+	return entries[0], nil // with the id and creation time that were written
 }
 
 // Remove unlists numbers for org, each normalized as checks normalize, and returns how

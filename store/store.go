@@ -238,8 +238,9 @@ var errNotE164 = errors.New("store: numbers must be E.164")
 
 // Add lists the entries' numbers (E.164, distinct) with their metadata, under fresh ids
 // and the given creation time, and reports which were added (false: already listed,
-// left unchanged). Each chunk of ChunkSize entries is written atomically; when Redis
-// fails part-way, earlier chunks stay written (adding again is harmless).
+// left unchanged). It sets each entry's ID and CreatedAt to what it wrote. Each chunk of
+// ChunkSize entries is written atomically; when Redis fails part-way, earlier chunks
+// stay written (adding again is harmless).
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
 	k := orgKeys(s.prefix, org)
 	ms := now.UnixMilli()
@@ -248,16 +249,17 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		chunk := entries[lo:min(lo+ChunkSize, len(entries))]
 		args := make([]any, 0, 1+3*len(chunk))
 		args = append(args, ms)
-		for _, e := range chunk {
+		for i := range chunk {
+			e := &chunk[i]
 			if !strings.HasPrefix(e.Number, "+") {
 				return added, fmt.Errorf("%w: %q", errNotE164, e.Number)
 			}
-			id := NewID()
-			data, err := json.Marshal(record{ID: id, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: ms})
+			e.ID, e.CreatedAt = NewID(), time.UnixMilli(ms).UTC()
+			data, err := json.Marshal(record{ID: e.ID, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: ms})
 			if err != nil {
 				return added, err
 			}
-			args = append(args, e.Number, id, data)
+			args = append(args, e.Number, e.ID, data)
 		}
 		reply, err := addScript.Run(ctx, s.rdb, k.all(), args...).Int64Slice()
 		if err != nil {
