@@ -58,7 +58,7 @@ type Enforcer struct {
 // Redis.
 func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if rdb == nil {
-		return nil, fmt.Errorf("dnc: nil redis client")
+		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidArgument)
 	}
 	cfg := config{region: "US", prefix: store.DefaultPrefix, defaultEnabled: true, now: time.Now}
 	for _, o := range opts {
@@ -68,7 +68,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	}
 	region, err := phone.Region(cfg.region)
 	if err != nil {
-		return nil, fmt.Errorf("dnc: default region: %w", err)
+		return nil, fmt.Errorf("%w: default region: %w", ErrInvalidArgument, err)
 	}
 	cfg.region = region
 	if err := phone.Warm(region); err != nil {
@@ -198,29 +198,34 @@ func (e *Enforcer) CheckManyIn(ctx context.Context, org, region string, numbers 
 
 // observeMany is checkMany, reported to the Observer.
 func (e *Enforcer) observeMany(ctx context.Context, org, region string, numbers []string) ([]Decision, error) {
-	var start time.Time
-	if e.cfg.observer != nil {
-		start = time.Now()
+	if e.cfg.observer == nil {
+		return e.checkMany(ctx, org, region, numbers, nil)
 	}
-	ds, err := e.checkMany(ctx, org, region, numbers)
-	if e.cfg.observer != nil && len(ds) > 0 {
+	start := time.Now()
+	errs := make([]error, len(numbers))
+	ds, err := e.checkMany(ctx, org, region, numbers, errs)
+	if len(ds) > 0 {
 		took := time.Since(start) / time.Duration(len(ds))
-		for _, d := range ds {
-			var derr error
-			if d.Reason != ReasonListed && d.Reason != ReasonNotListed && d.Reason != ReasonDisabled {
-				derr = err
-			}
-			e.cfg.observer.Decided(org, d, took, derr)
+		for i, d := range ds {
+			e.cfg.observer.Decided(org, d, took, errs[i])
 		}
 	}
 	return ds, err
 }
 
-func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []string) ([]Decision, error) {
+// checkMany decides for each number; when errs is not nil (len(numbers) long) it also
+// sets errs[i] to the error of decision i (nil for listed, not listed and disabled).
+func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []string, errs []error) ([]Decision, error) {
+	setErr := func(i int, err error) {
+		if errs != nil {
+			errs[i] = err
+		}
+	}
 	ds := make([]Decision, len(numbers))
 	if err := validOrg(org); err != nil {
 		for i := range ds {
 			ds[i] = Decision{Skip: true, Reason: ReasonInvalidOrg}
+			setErr(i, err)
 		}
 		return ds, err
 	}
@@ -231,8 +236,10 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 		n, err := phone.Normalize(raw, region)
 		if err != nil {
 			ds[i] = Decision{Skip: true, Reason: ReasonInvalidNumber}
+			nerr := &NumberError{Index: i, Input: raw, Err: err}
+			setErr(i, nerr)
 			if firstErr == nil {
-				firstErr = &NumberError{Index: i, Input: raw, Err: err}
+				firstErr = nerr
 			}
 			continue
 		}
@@ -243,11 +250,13 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 	if len(valid) == 0 {
 		return ds, firstErr
 	}
-	fail := func(err error) ([]Decision, error) {
+	fail := func(cause error) ([]Decision, error) {
+		err := unavailable(ctx, "check many", cause)
 		for _, i := range at {
 			ds[i] = e.unavailable(ds[i].Number)
+			setErr(i, err)
 		}
-		return ds, unavailable(ctx, "check many", err)
+		return ds, err
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)

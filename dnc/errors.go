@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dncguard/dncguard/store"
 )
 
 // Errors returned by the Enforcer, tested with errors.Is.
@@ -30,9 +32,15 @@ var (
 	// ErrInvalidID: an entry id that no entry could have (ids are 24 lower-case hex
 	// digits). Returned by EntryByID and DeleteByID.
 	ErrInvalidID = errors.New("dnc: invalid entry id")
-	// ErrInvalidArgument: a paging argument is out of range (List), entry metadata is too
-	// long (AddEntry), or a region is unknown (CheckManyIn).
+	// ErrInvalidArgument: an argument other than a number or an org id is out of range:
+	// an option given to New (unknown region, bad key prefix, nil client or clock),
+	// a region given to CheckManyIn, a paging argument of List, or metadata of AddEntry.
 	ErrInvalidArgument = errors.New("dnc: invalid argument")
+	// ErrCorrupt: storage holds, under one of the org's keys, data that the library did
+	// not write and cannot read (an entry that is not valid JSON, say). Returned by
+	// Entry, EntryByID and List; a check of a listed number with a corrupt entry still
+	// answers listed.
+	ErrCorrupt = errors.New("dnc: unreadable data in storage")
 )
 
 // NumberError reports a number that could not be normalized. It matches
@@ -50,10 +58,14 @@ func (e *NumberError) Error() string {
 // Unwrap returns ErrInvalidNumber and the cause.
 func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err} }
 
-// unavailable wraps a storage failure. When ctx has ended, the error also matches
+// unavailable wraps a storage failure: ErrCorrupt for data it cannot read, else
+// ErrUnavailable. When ctx has ended, the error also matches
 // ctx.Err() (context.DeadlineExceeded or context.Canceled), whatever form the cause took
 // (go-redis reports a deadline it enforced on the socket as an i/o timeout).
 func unavailable(ctx context.Context, op string, err error) error {
+	if errors.Is(err, store.ErrBadReply) {
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, op, err)
+	}
 	cerr := ctx.Err()
 	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
 		cerr = context.DeadlineExceeded // the socket deadline fired a moment before the context's timer

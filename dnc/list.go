@@ -2,7 +2,6 @@ package dnc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -198,9 +197,6 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 
 func found(ctx context.Context, got Entry, ok bool, err error, op string) (Entry, error) {
 	if err != nil {
-		if errors.Is(err, store.ErrBadReply) {
-			return Entry{}, fmt.Errorf("dnc: %s: %w", op, err)
-		}
 		return Entry{}, unavailable(ctx, op, err)
 	}
 	if !ok {

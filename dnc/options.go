@@ -32,7 +32,7 @@ func WithDefaultRegion(region string) Option {
 func WithKeyPrefix(prefix string) Option {
 	return func(c *config) error {
 		if prefix == "" || strings.ContainsAny(prefix, "{}") {
-			return fmt.Errorf("dnc: key prefix %q: must be non-empty, without { or }", prefix)
+			return fmt.Errorf("%w: key prefix %q: must be non-empty, without { or }", ErrInvalidArgument, prefix)
 		}
 		c.prefix = prefix
 		return nil
@@ -58,7 +58,14 @@ func WithObserver(o Observer) Option {
 	return func(c *config) error { c.observer = o; return nil }
 }
 
-// WithClock sets the clock that stamps new entries' CreatedAt. Default time.Now.
+// WithClock sets the clock that stamps new entries' CreatedAt. Default time.Now; nil is
+// an error.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error { c.now = now; return nil }
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalidArgument)
+		}
+		c.now = now
+		return nil
+	}
 }

@@ -124,3 +124,24 @@ func TestFailClosedHungServer(t *testing.T) {
 	}
 	mustSkip(t, e, "acme", "+14155552671", true)
 }
+
+// TestNewRejectsBadOptions: New's errors match ErrInvalidArgument and name the cause.
+func TestNewRejectsBadOptions(t *testing.T) {
+	rdb := miniBackend(t).client
+	for name, opts := range map[string][]dnc.Option{
+		"unknown region": {dnc.WithDefaultRegion("ZZ")},
+		"braced prefix":  {dnc.WithKeyPrefix("a{b")},
+		"empty prefix":   {dnc.WithKeyPrefix("")},
+		"nil clock":      {dnc.WithClock(nil)},
+	} {
+		if _, err := dnc.New(rdb, opts...); !errors.Is(err, dnc.ErrInvalidArgument) {
+			t.Errorf("New with %s = %v; want ErrInvalidArgument", name, err)
+		}
+	}
+	if _, err := dnc.New(nil); !errors.Is(err, dnc.ErrInvalidArgument) {
+		t.Errorf("New(nil) = %v; want ErrInvalidArgument", err)
+	}
+	if _, err := dnc.New(rdb, dnc.WithDefaultRegion("de")); err != nil {
+		t.Errorf("New with region \"de\" = %v", err)
+	}
+}

@@ -2,8 +2,10 @@ package dnc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +57,9 @@ func runSuite(t *testing.T, b backend) {
 		{"InjectedFailure", testInjectedFailure},
 		{"Concurrent", testConcurrent},
 		{"ForeignData", testForeignData},
+		{"StaleID", testStaleID},
+		{"KeysStayInStep", testKeysStayInStep},
+		{"Observer", testObserver},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
 	}
@@ -762,6 +767,12 @@ func testForeignData(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil || !d.Skip || d.Reason != dnc.ReasonListed {
 		t.Errorf("Check with a corrupt entry = %+v, %v; want skip, listed", d, err)
 	}
+	if _, err := e.Entry(ctx, o, "+14155552671"); !errors.Is(err, dnc.ErrCorrupt) {
+		t.Errorf("Entry of a corrupt entry = %v; want ErrCorrupt", err)
+	}
+	if _, err := e.List(ctx, o, dnc.ListOptions{Limit: 10}); !errors.Is(err, dnc.ErrCorrupt) {
+		t.Errorf("List over a corrupt entry = %v; want ErrCorrupt", err)
+	}
 	// The list key holding another type: the check fails, closed.
 	if err := rdb.Del(ctx, entries).Err(); err != nil {
 		t.Fatal(err)
@@ -791,4 +802,143 @@ func testForeignData(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal(err)
 	}
 	mustSkip(t, e, o, "+14155552672", true)
+}
+
+// testStaleID: an id left behind by a corrupt entry never reads or deletes the entry
+// that the number gets when it is listed again.
+func testStaleID(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	old, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{Type: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, "dnc:{"+o+"}:entries", "+14155552671", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Remove(ctx, o, "+14155552671"); n != 1 || err != nil {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+	fresh, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{Type: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.EntryByID(ctx, o, old.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Errorf("EntryByID(stale id) = %+v, %v; want ErrNotFound", got, err)
+	}
+	if n, err := e.DeleteByID(ctx, o, old.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Errorf("DeleteByID(stale id) = %q, %v; want ErrNotFound", n, err)
+	}
+	mustSkip(t, e, o, "+14155552671", true)
+	if got, err := e.EntryByID(ctx, o, fresh.ID); err != nil || got != fresh {
+		t.Errorf("EntryByID(fresh id) = %+v, %v; want %+v", got, err, fresh)
+	}
+	// A page far past the end is empty, whatever the offset.
+	p, err := e.List(ctx, o, dnc.ListOptions{Offset: 1 << 60, Limit: 10})
+	if err != nil || len(p.Entries) != 0 || p.Total != 1 {
+		t.Errorf("List(offset 2^60) = %+v, %v; want no entries, total 1", p, err)
+	}
+}
+
+// testKeysStayInStep: after a random mix of writes, the entries hash, the ids hash and
+// the added zset describe exactly the same entries.
+func testKeysStayInStep(t *testing.T, rdb redis.UniversalClient) {
+	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	number := func() string { return fmt.Sprintf("+1415555%04d", rng.IntN(40)) }
+	var ids []string
+	for range 600 {
+		switch rng.IntN(5) {
+		case 0:
+			_, _ = e.Add(ctx, o, number(), number())
+		case 1:
+			if en, err := e.AddEntry(ctx, o, number(), dnc.Meta{Type: "t"}); err == nil {
+				ids = append(ids, en.ID)
+			}
+		case 2:
+			_, _ = e.Remove(ctx, o, number())
+		case 3:
+			if len(ids) > 0 {
+				_, _ = e.DeleteByID(ctx, o, ids[rng.IntN(len(ids))])
+			}
+		case 4:
+			_ = e.SetEnabled(ctx, o, rng.IntN(2) == 0)
+		}
+	}
+	entries, err := rdb.HGetAll(ctx, "dnc:{"+o+"}:entries").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idsHash, err := rdb.HGetAll(ctx, "dnc:{"+o+"}:ids").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, err := rdb.ZRange(ctx, "dnc:{"+o+"}:added", 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(entries, "enabled")
+	if len(entries) != len(idsHash) || len(entries) != len(added) {
+		t.Fatalf("%d entries, %d ids, %d in the listing order", len(entries), len(idsHash), len(added))
+	}
+	for _, n := range added {
+		raw, ok := entries[n]
+		if !ok {
+			t.Fatalf("%s is in the listing order but has no entry", n)
+		}
+		var rec struct{ ID string }
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if idsHash[rec.ID] != n {
+			t.Fatalf("entry %s has id %s, which names %q", n, rec.ID, idsHash[rec.ID])
+		}
+	}
+	if c, err := e.Count(ctx, o); err != nil || c != int64(len(added)) {
+		t.Fatalf("Count = %d, %v; want %d", c, err, len(added))
+	}
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	errs []error
+	ds   []dnc.Decision
+}
+
+func (r *recorder) Decided(org string, d dnc.Decision, took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ds, r.errs = append(r.ds, d), append(r.errs, err)
+}
+
+// testObserver: each decision reaches the Observer with its own error.
+func testObserver(t *testing.T, rdb redis.UniversalClient) {
+	rec := &recorder{}
+	e, o, ctx := newEnforcer(t, rdb, dnc.WithObserver(rec)), org(t), ctxT(t)
+	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	in := []string{"junk", "+14155552671", "911", "+14155552672"}
+	if _, err := e.CheckMany(ctx, o, in); err == nil {
+		t.Fatal("CheckMany with invalid numbers returned no error")
+	}
+	if _, err := e.Check(ctx, o, "555-0100"); err == nil {
+		t.Fatal("Check(555-0100) returned no error")
+	}
+	if len(rec.ds) != 5 {
+		t.Fatalf("observer saw %d decisions; want 5", len(rec.ds))
+	}
+	wantReason := []dnc.Reason{dnc.ReasonInvalidNumber, dnc.ReasonListed, dnc.ReasonInvalidNumber, dnc.ReasonNotListed, dnc.ReasonInvalidNumber}
+	wantInput := []string{"junk", "", "911", "", "555-0100"}
+	for i, d := range rec.ds {
+		if d.Reason != wantReason[i] {
+			t.Errorf("decision %d reason %s; want %s", i, d.Reason, wantReason[i])
+		}
+		var ne *dnc.NumberError
+		switch {
+		case wantInput[i] == "" && rec.errs[i] != nil:
+			t.Errorf("decision %d error %v; want nil", i, rec.errs[i])
+		case wantInput[i] != "" && (!errors.As(rec.errs[i], &ne) || ne.Input != wantInput[i]):
+			t.Errorf("decision %d error %v; want the NumberError of %q", i, rec.errs[i], wantInput[i])
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -188,13 +189,8 @@ func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, def
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return true, nil, err
 	}
-	switch v, err := toggle.Result(); {
-	case errors.Is(err, redis.Nil):
-		enabled = defaultEnabled
-	case err != nil:
+	if enabled, err = readToggle(toggle, defaultEnabled); err != nil {
 		return true, nil, err
-	default:
-		enabled = v != "0"
 	}
 	listed = make([]bool, 0, len(numbers))
 	for _, c := range chunks {
@@ -223,14 +219,19 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 
 // Enabled reports whether DNC is on for org, or def when org never set it.
 func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error) {
-	v, err := s.rdb.HGet(ctx, entriesKey(s.prefix, org), toggleField).Result()
+	return readToggle(s.rdb.HGet(ctx, entriesKey(s.prefix, org), toggleField), def)
+}
+
+// readToggle reads the switch from an HGET of it.
+func readToggle(cmd *redis.StringCmd, def bool) (bool, error) {
+	v, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
-		return def, nil
+		return isEnabled(nil, def)
 	}
 	if err != nil {
 		return true, err
 	}
-	return v != "0", nil
+	return isEnabled(v, def)
 }
 
 // errNotE164 guards the entries hash: only "+..." fields are numbers.
@@ -373,6 +374,9 @@ func (s *Store) List(ctx context.Context, org string, offset, limit int) ([]Entr
 	if offset < 0 || limit <= 0 {
 		return nil, 0, fmt.Errorf("store: list: offset %d, limit %d out of range", offset, limit)
 	}
+	// Lua computes offset+limit-1 in floating point, which Redis refuses past 2^53; no
+	// list is that long, so a larger offset is past the end anyway.
+	offset, limit = min(offset, math.MaxInt32), min(limit, math.MaxInt32)
 	k := orgKeys(s.prefix, org)
 	reply, err := listScript.Run(ctx, s.rdb, []string{k.added, k.entries}, offset, limit).Slice()
 	if err != nil {

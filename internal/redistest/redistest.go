@@ -111,6 +111,8 @@ func launch(dir string, port int, cluster bool) (*Server, error) {
 			"--cluster-node-timeout", "5000")
 	}
 	cmd := exec.Command("redis-server", args...)
+	// If the test binary dies (a -timeout panic, say), the kernel kills the server too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -123,9 +125,19 @@ func launch(dir string, port int, cluster bool) (*Server, error) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
-		cancel()
+		var pid int
 		if err == nil {
+			pid, err = serverPID(ctx, c)
+		}
+		cancel()
+		if err == nil && pid == cmd.Process.Pid {
 			return s, nil
+		}
+		if err == nil {
+			// Another process answers on the port that was free a moment ago: ours
+			// could not bind it. Never hand out a server this test did not start.
+			s.Stop()
+			return nil, fmt.Errorf("port %d is served by another process (pid %d)", port, pid)
 		}
 		select {
 		case <-s.done:
@@ -138,6 +150,20 @@ func launch(dir string, port int, cluster bool) (*Server, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serverPID returns the process id that the Redis behind c reports.
+func serverPID(ctx context.Context, c *redis.Client) (int, error) {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, errors.New("INFO server has no process_id")
 }
 
 // freePort returns a loopback port that is free now; for a cluster node, its bus port

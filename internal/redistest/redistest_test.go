@@ -2,6 +2,8 @@ package redistest_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -40,5 +42,22 @@ func TestCluster(t *testing.T) {
 		if v, _ := c.Get(ctx, k).Result(); v != k {
 			t.Fatalf("GET %s = %q", k, v)
 		}
+	}
+}
+
+// TestStartNeverReturnsAForeignServer: when the port it picked is taken by another
+// Redis before its own binds, launch fails instead of handing out the other server.
+func TestStartNeverReturnsAForeignServer(t *testing.T) {
+	other := redistest.Start(t)
+	_, port, _ := strings.Cut(other.Addr, ":")
+	p, _ := strconv.Atoi(port)
+	s, err := redistest.Launch(t.TempDir(), p)
+	if err == nil {
+		s.Stop()
+		t.Fatalf("launch on a port served by another Redis succeeded")
+	}
+	// The other server is untouched.
+	if err := other.Client(t).Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("the other server: %v", err)
 	}
 }
