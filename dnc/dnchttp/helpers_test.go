@@ -70,8 +70,12 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient) *fixture {
 	if err != nil {
 		t.Fatalf("NewStaticTokens: %v", err)
 	}
+	orgs, err := dnchttp.NewStaticOrgs(orgA, orgB)
+	if err != nil {
+		t.Fatalf("NewStaticOrgs: %v", err)
+	}
 	logs := &syncBuffer{}
-	h, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs(orgA, orgB),
+	h, err := dnchttp.New(enf, auth, orgs,
 		dnchttp.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatalf("dnchttp.New: %v", err)

@@ -83,6 +83,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if v, set := lookupEnv("DNC_ORGS"); set {
 		orgs = splitList(v)
 	}
+	dir, err := dnchttp.NewStaticOrgs(orgs...)
+	if err != nil {
+		return fmt.Errorf("DNC_ORGS: %w", err)
+	}
 	if len(tokens) == 0 {
 		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,...")
 	}
@@ -104,7 +108,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	api, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs(orgs...), dnchttp.WithLogger(log))
+	api, err := dnchttp.New(enf, auth, dir, dnchttp.WithLogger(log))
 	if err != nil {
 		return err
 	}
