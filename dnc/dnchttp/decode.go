@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 )
 
 // A field is one key of a request body that an endpoint reads.
@@ -19,10 +18,9 @@ type field struct {
 // decodeObject reads body as exactly one JSON object and hands each known key's value
 // to its field. Duplicated keys (known or not, compared after unescaping), anything
 // that is not one object, trailing data and malformed JSON are *requestError (400);
-// unknown keys are skipped whatever their values. A body over the MaxBytesReader
-// limit is returned as the *http.MaxBytesError (413).
-func decodeObject(body io.Reader, fields ...field) error {
-	dec := json.NewDecoder(body)
+// unknown keys are skipped whatever their values.
+func decodeObject(body []byte, fields ...field) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -62,14 +60,7 @@ func decodeObject(body io.Reader, fields ...field) error {
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return syntaxError(err)
 	}
-	switch _, err := dec.Token(); {
-	case errors.Is(err, io.EOF):
-	case err == nil:
-		return badRequest("request body: trailing data after the JSON object")
-	default:
-		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-			return err
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("request body: trailing data after the JSON object")
 	}
 	for _, f := range fields {
@@ -80,12 +71,8 @@ func decodeObject(body io.Reader, fields ...field) error {
 	return nil
 }
 
-// syntaxError turns a decoding error into a *requestError, or passes a body-size error
-// through.
+// syntaxError turns a decoding error into a *requestError.
 func syntaxError(err error) error {
-	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-		return err
-	}
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
@@ -96,7 +83,7 @@ func syntaxError(err error) error {
 		return badRequest("request body: malformed JSON: unexpected end of input")
 	default:
 		// json.Decoder reports some structural errors (a missing colon) without a
-		// *SyntaxError; a failed read of the body lands here too.
+		// *SyntaxError. The body is in memory: no read error lands here.
 		return badRequest(fmt.Sprintf("request body: malformed JSON: %v", err))
 	}
 }

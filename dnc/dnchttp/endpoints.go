@@ -25,9 +25,9 @@ const (
 const MsgExists = "phone number already exists in DNC for this organization"
 
 // enableDisable serves POST /api/dnc/enable-disable.
-func (h *Handler) enableDisable(r *http.Request, org string) (reply, error) {
+func (h *Handler) enableDisable(r *http.Request, org string, body []byte) (reply, error) {
 	var enable bool
-	if err := decodeObject(r.Body, boolField("enable", true, &enable)); err != nil {
+	if err := decodeObject(body, boolField("enable", true, &enable)); err != nil {
 		return reply{}, err
 	}
 	if err := h.enf.SetEnabled(r.Context(), org, enable); err != nil {
@@ -37,7 +37,7 @@ func (h *Handler) enableDisable(r *http.Request, org string) (reply, error) {
 }
 
 // status serves GET /api/dnc/status.
-func (h *Handler) status(r *http.Request, org string) (reply, error) {
+func (h *Handler) status(r *http.Request, org string, _ []byte) (reply, error) {
 	on, err := h.enf.Enabled(r.Context(), org)
 	if err != nil {
 		return reply{}, err
@@ -74,10 +74,10 @@ func toJSON(org string, e dnc.Entry) entryJSON {
 }
 
 // add serves POST /api/dnc/add. The data is the new entry.
-func (h *Handler) add(r *http.Request, org string) (reply, error) {
+func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	var number string
 	var meta dnc.Meta
-	err := decodeObject(r.Body,
+	err := decodeObject(body,
 		stringField("phoneNumber", true, &number),
 		stringField("type", false, &meta.Type),
 		stringField("batchId", false, &meta.BatchID),
@@ -122,7 +122,7 @@ type pagination struct {
 }
 
 // list serves GET /api/dnc/list?page=&limit=&search=.
-func (h *Handler) list(r *http.Request, org string) (reply, error) {
+func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
 	q := r.URL.Query()
 	page, err := positiveParam(q, "page", 1, false)
 	if err != nil {
@@ -207,7 +207,7 @@ type deleteData struct {
 }
 
 // delete serves DELETE /api/dnc/delete/{id}. The data is the id and number unlisted.
-func (h *Handler) delete(r *http.Request, org string) (reply, error) {
+func (h *Handler) delete(r *http.Request, org string, _ []byte) (reply, error) {
 	id := r.PathValue("id")
 	n, err := h.enf.DeleteByID(r.Context(), org, id)
 	switch {
@@ -233,10 +233,10 @@ type checkData struct {
 }
 
 // check serves POST /api/dnc/check: the library's decision for each number, in order.
-func (h *Handler) check(r *http.Request, org string) (reply, error) {
+func (h *Handler) check(r *http.Request, org string, body []byte) (reply, error) {
 	var numbers []string
 	var region string
-	err := decodeObject(r.Body,
+	err := decodeObject(body,
 		stringsField("phoneNumbers", true, &numbers),
 		stringField("region", false, &region),
 	)
