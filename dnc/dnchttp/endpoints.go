@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -123,12 +124,15 @@ type pagination struct {
 
 // list serves GET /api/dnc/list?page=&limit=&search=.
 func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
-	q := r.URL.Query()
-	page, err := positiveParam(q, "page", 1, false)
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil { // r.URL.Query() would drop the malformed pair and go on
+		return reply{}, badRequest(fmt.Sprintf("malformed query string: %v", err))
+	}
+	page, err := positiveParam(q, "page", 1)
 	if err != nil {
 		return reply{}, err
 	}
-	limit64, err := positiveParam(q, "limit", 10, true)
+	limit64, err := positiveParam(q, "limit", 10)
 	if err != nil {
 		return reply{}, err
 	}
@@ -161,7 +165,7 @@ func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
 }
 
 // oneParam returns the query parameter name, "" when absent; given twice is 400.
-func oneParam(q map[string][]string, name string) (string, error) {
+func oneParam(q url.Values, name string) (string, error) {
 	vs := q[name]
 	switch len(vs) {
 	case 0:
@@ -175,8 +179,8 @@ func oneParam(q map[string][]string, name string) (string, error) {
 
 // positiveParam returns the integer query parameter name, def when absent. It must be
 // decimal digits only with a value of at least 1. A value too large for int64 is
-// MaxInt64 when saturate is set, else 400.
-func positiveParam(q map[string][]string, name string, def int64, saturate bool) (int64, error) {
+// MaxInt64: for a page that is past the end all the same, and a limit is capped anyway.
+func positiveParam(q url.Values, name string, def int64) (int64, error) {
 	s, err := oneParam(q, name)
 	if err != nil {
 		return 0, err
@@ -190,9 +194,6 @@ func positiveParam(q map[string][]string, name string, def int64, saturate bool)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		if !saturate {
-			return 0, badRequest(fmt.Sprintf("%s must be an integer from 1 to %d, got %q", name, int64(math.MaxInt64), s))
-		}
 		n, err = math.MaxInt64, nil
 	}
 	if err != nil || n < 1 {

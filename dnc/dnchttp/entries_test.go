@@ -3,6 +3,7 @@ package dnchttp_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"testing"
@@ -125,6 +126,7 @@ func TestList(t *testing.T) {
 		{"?page=3", page(nil, 12, 3, 10, 2)}, // past the end: empty, with the true total
 		{"?page=1000000", page(nil, 12, 1000000, 10, 2)},
 		{"?page=99999999999999999", page(nil, 12, 99999999999999999, 10, 2)},
+		{"?page=99999999999999999999", page(nil, 12, math.MaxInt64, 10, 2)}, // beyond int64: still past the end
 		{"?limit=5&page=3", page(all[10:], 12, 3, 5, 3)},
 		{"?limit=1", page(all[:1], 12, 1, 1, 12)},
 		{"?limit=100", page(all, 12, 1, 100, 1)},
@@ -152,7 +154,8 @@ func TestList(t *testing.T) {
 		{"?page=abc", `page must be an integer of at least 1, got "abc"`},
 		{"?page=", `page must be an integer of at least 1, got ""`},
 		{"?page=1e3", `page must be an integer of at least 1, got "1e3"`},
-		{"?page=99999999999999999999", `page must be an integer from 1 to 9223372036854775807, got "99999999999999999999"`},
+		{"?page=-99999999999999999999", `page must be an integer of at least 1, got "-99999999999999999999"`},
+		{"?page=00", `page must be an integer of at least 1, got "00"`},
 		{"?limit=0", `limit must be an integer of at least 1, got "0"`},
 		{"?limit=ten", `limit must be an integer of at least 1, got "ten"`},
 		{"?limit=", `limit must be an integer of at least 1, got ""`},
@@ -160,6 +163,13 @@ func TestList(t *testing.T) {
 		{"?limit=1&limit=1", "limit is given more than once"},
 		{"?search=a&search=b", "search is given more than once"},
 		{"?search=" + strings.Repeat("x", 257), "search must be at most 256 bytes, got 257"},
+		// Malformed query strings are not read around.
+		{"?page=2%", `malformed query string: invalid URL escape "%"`},
+		{"?page=%zz", `malformed query string: invalid URL escape "%zz"`},
+		{"?search=%zz", `malformed query string: invalid URL escape "%zz"`},
+		{"?limit=%", `malformed query string: invalid URL escape "%"`},
+		{"?limit=5;x", "malformed query string: invalid semicolon separator in query"},
+		{"?unknown=%1&page=1", `malformed query string: invalid URL escape "%1"`},
 	} {
 		expect(t, "list"+tc.query, f.do(t, "GET", "/api/dnc/list"+tc.query, tokA, ""), 400, failed(400, tc.msg))
 	}
