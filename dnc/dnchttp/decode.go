@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // A field is one key of a request body that an endpoint reads.
@@ -136,11 +139,49 @@ func stringField(name string, required bool, dst *string) field {
 		if kind(raw) != "a string" {
 			return badRequest(fmt.Sprintf("%s must be a JSON string, got %s", name, kind(raw)))
 		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return badRequest(fmt.Sprintf("%s: malformed JSON string", name))
-		}
-		return nil
+		return decodeString(name, raw, dst)
 	}}
+}
+
+// decodeString decodes the JSON string raw into dst, exactly: encoding/json would
+// silently replace invalid UTF-8 and unpaired UTF-16 surrogate escapes ("\ud800") with
+// U+FFFD, so both are 400 here, named after the field.
+func decodeString(name string, raw json.RawMessage, dst *string) error {
+	if !utf8.Valid(raw) {
+		return badRequest(name + " is not valid UTF-8")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // to the escaped character; the loop then steps past it
+		r, ok := escapedRune(raw[i:])
+		if !ok || !utf16.IsSurrogate(r) {
+			continue
+		}
+		// A high surrogate must be followed at once by an escaped low one: \ud83d\ude00.
+		if next := raw[i+5:]; r < 0xdc00 && len(next) > 0 && next[0] == '\\' {
+			if low, ok := escapedRune(next[1:]); ok && low >= 0xdc00 && low <= 0xdfff {
+				i += 10 // to the pair's last hex digit
+				continue
+			}
+		}
+		return badRequest(fmt.Sprintf("%s holds an unpaired UTF-16 surrogate escape (\\%s)", name, raw[i:i+5]))
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return badRequest(fmt.Sprintf("%s: malformed JSON string", name))
+	}
+	return nil
+}
+
+// escapedRune returns the rune of b's leading "uXXXX" (a JSON \u escape after its
+// backslash), and whether b starts with one.
+func escapedRune(b []byte) (rune, bool) {
+	if len(b) < 5 || b[0] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[1:5]), 16, 16)
+	return rune(n), err == nil
 }
 
 // stringsField reads a JSON array of strings into dst.
@@ -158,8 +199,8 @@ func stringsField(name string, required bool, dst *[]string) field {
 			if kind(el) != "a string" {
 				return badRequest(fmt.Sprintf("%s[%d] must be a JSON string, got %s", name, i, kind(el)))
 			}
-			if err := json.Unmarshal(el, &out[i]); err != nil {
-				return badRequest(fmt.Sprintf("%s[%d]: malformed JSON string", name, i))
+			if err := decodeString(fmt.Sprintf("%s[%d]", name, i), el, &out[i]); err != nil {
+				return err
 			}
 		}
 		*dst = out

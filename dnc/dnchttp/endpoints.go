@@ -90,11 +90,6 @@ func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	if strings.TrimSpace(number) == "" {
 		return reply{}, badRequest("phoneNumber must not be empty")
 	}
-	for _, f := range []struct{ name, v string }{{"type", meta.Type}, {"batchId", meta.BatchID}, {"requestUUID", meta.RequestUUID}} {
-		if len(f.v) > dnc.MaxMetaLen {
-			return reply{}, badRequest(fmt.Sprintf("%s must be at most %d bytes, got %d", f.name, dnc.MaxMetaLen, len(f.v)))
-		}
-	}
 	intl := International(number)
 	e, err := h.enf.AddEntry(r.Context(), org, intl, meta)
 	switch {
@@ -103,7 +98,8 @@ func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	case errors.Is(err, dnc.ErrExists):
 		return reply{}, badRequest(MsgExists)
 	case errors.Is(err, dnc.ErrInvalidArgument):
-		return reply{}, badRequest(strings.TrimPrefix(err.Error(), dnc.ErrInvalidArgument.Error()+": "))
+		// Metadata the library refuses; its message names the field and the limit.
+		return reply{}, badRequest(err.Error())
 	case err != nil:
 		return reply{}, err
 	}
