@@ -13,6 +13,9 @@
 //
 // Each org must be a valid org id (dnc.ValidOrg): the server refuses to start otherwise.
 // With no tokens configured it still starts, says so, and answers every API request 401.
+// Phone numbers in API requests carry their country code, as in the hosted product
+// (POST /api/dnc/check takes a "region" for national numbers), so the server has no
+// region setting.
 // It binds to loopback unless -addr says otherwise, logs with log/slog to standard
 // error (never tokens, never query strings), and on SIGINT or SIGTERM stops accepting
 // requests and lets those in flight finish (up to 10 s).
@@ -102,7 +105,6 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	redisURL := fs.String("redis", "", "Redis URL (redis://[user:password@]host:port/db or rediss://...); default: an embedded miniredis")
 	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL (redis://host:port?addr=host2:port2&addr=...)")
-	region := fs.String("region", "US", "default region of the Enforcer (ISO 3166-1 alpha-2)")
 	if err := fs.Parse(args); err != nil {
 		return "", nil, nil, err
 	}
@@ -143,7 +145,7 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)), dnc.WithDefaultRegion(*region))
+	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)))
 	if err == nil {
 		h, err = newHandler(enf, auth, dir, reg, log)
 	}

@@ -266,6 +266,7 @@ func TestSetupErrors(t *testing.T) {
 		{"org with braces", nil, map[string]string{"DNC_API_TOKENS": "tok=acme,tok2=a{b}"}, dnc.ErrInvalidOrg, "token pair 2"},
 		{"DNC_ORGS", nil, map[string]string{"DNC_API_TOKENS": "tok=acme", "DNC_ORGS": "acme, a{b}"}, dnc.ErrInvalidOrg, "DNC_ORGS: "},
 		{"token without org", nil, map[string]string{"DNC_API_TOKENS": "tok"}, nil, "want token=org"},
+		{"no -region flag", []string{"-region", "GB"}, nil, nil, "flag provided but not defined: -region"},
 		{"arguments", []string{"extra"}, nil, nil, "unexpected arguments"},
 	} {
 		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
