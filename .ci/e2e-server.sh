@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check of examples/server: build it, start it on a free loopback port with
 # a token, run the seed document's curl command verbatim (base URL and token filled in),
-# check the JSON it prints and the toggle it made, check a 401, check /metrics, then
-# stop the server with SIGTERM and check that it shut down cleanly.
+# check the JSON it prints and the toggle it made, check a 401, a 404 on an unclean
+# path, a 405 and a 413, check /metrics, then stop the server with SIGTERM and check that
+# it shut down cleanly.
 #
 # Usage: .ci/e2e-server.sh   (from anywhere; needs go, curl and python3)
 set -euo pipefail
@@ -108,6 +109,34 @@ code="$(curl -sS -o "$tmp/body" -w '%{http_code}' --header 'Authorization: Beare
 	--header 'Content-Type: application/json' --data '{"enable": false}' "$base/api/dnc/enable-disable")"
 [[ "$code" == 401 ]] || fail "wrong token: status $code, want 401"
 expect_json "$(cat "$tmp/body")" '{"message": "invalid token", "status": false, "code": 401, "errorMessage": "invalid token"}'
+out="$(curl -sS "${auth[@]}" "$base/api/dnc/status")"
+expect_json "$out" '{"message": "DNC setting fetched successfully", "status": true, "code": 200, "errorMessage": "", "data": {"enabled": true}}'
+
+echo "e2e: checking 404, 405 and 413"
+# expect_status WANT CURL_ARGS...: the request answers WANT; its body is in $tmp/body and
+# its headers in $tmp/headers.
+expect_status() {
+	local want="$1"
+	shift
+	local code
+	code="$(curl -sS -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' "${auth[@]}" "$@")" || fail "curl $*"
+	[[ "$code" == "$want" ]] || fail "curl $*: status $code, want $want: $(cat "$tmp/body")"
+}
+not_found='{"message": "not found: no such endpoint", "status": false, "code": 404, "errorMessage": "not found: no such endpoint"}'
+for path in /api/dnc/x/../list /api/dnc//list /api/dnc/./status; do
+	expect_status 404 --path-as-is "$base$path"
+	expect_json "$(cat "$tmp/body")" "$not_found"
+	if grep -qi '^location:' "$tmp/headers"; then fail "GET $path: redirected"; fi
+done
+expect_status 404 --path-as-is -X DELETE "$base/api/dnc//delete/0123456789abcdef01234567"
+expect_json "$(cat "$tmp/body")" "$not_found"
+if grep -qi '^location:' "$tmp/headers"; then fail "DELETE //delete: redirected"; fi
+expect_status 405 --data '{"enable": false}' "$base/api/dnc/list"
+expect_json "$(cat "$tmp/body")" '{"message": "method POST is not allowed on this path; allowed: GET, HEAD", "status": false, "code": 405, "errorMessage": "method POST is not allowed on this path; allowed: GET, HEAD"}'
+grep -qi '^allow: GET, HEAD' "$tmp/headers" || fail "405 without Allow: GET, HEAD: $(cat "$tmp/headers")"
+python3 -c 'import sys; sys.stdout.write("{\"enable\": false, \"pad\": \"" + "x" * (1 << 20) + "\"}")' >"$tmp/big.json"
+expect_status 413 --header 'Content-Type: application/json' --data-binary "@$tmp/big.json" "$base/api/dnc/enable-disable"
+expect_json "$(cat "$tmp/body")" '{"message": "request body too large: the limit is 1048576 bytes (1 MiB)", "status": false, "code": 413, "errorMessage": "request body too large: the limit is 1048576 bytes (1 MiB)"}'
 out="$(curl -sS "${auth[@]}" "$base/api/dnc/status")"
 expect_json "$out" '{"message": "DNC setting fetched successfully", "status": true, "code": 200, "errorMessage": "", "data": {"enabled": true}}'
 

@@ -278,6 +278,11 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 	return ds, firstErr
 }
 
+// ValidOrg returns nil if org is a valid org id, else an error wrapping ErrInvalidOrg
+// that says why. It is the check every method that takes an org makes first; call it
+// to reject an org id up front, when reading configuration for example.
+func ValidOrg(org string) error { return validOrg(org) }
+
 // validOrg checks an org id: 1 to 128 bytes of printable UTF-8, no white space, no "{"
 // or "}" (they would break the Redis Cluster hash tag).
 func validOrg(org string) error {

@@ -16,8 +16,8 @@ var (
 	// AddEntry, Remove and Get; Redis is not touched and nothing is written.
 	ErrInvalidNumber = errors.New("dnc: invalid phone number")
 	// ErrInvalidOrg: an org id is empty, longer than 128 bytes, not printable UTF-8, or
-	// holds white space, "{" or "}". Returned by every method that takes an org; nothing
-	// is read or written.
+	// holds white space, "{" or "}". Returned by every method that takes an org (nothing
+	// is read or written) and by ValidOrg.
 	ErrInvalidOrg = errors.New("dnc: invalid org id")
 	// ErrUnavailable: storage failed or the context ended. It wraps the cause
 	// (a go-redis error, context.DeadlineExceeded, ...). Returned by every method that

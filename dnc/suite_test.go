@@ -180,6 +180,9 @@ func testInvalidOrg(t *testing.T, rdb redis.UniversalClient) {
 	before := snapshot(t, rdb)
 	for _, o := range []string{"", "a b", "{acme}", "ac}me", "ac{me", strings.Repeat("x", 129), "tab\there",
 		"nul\x00", "nbsp\u00a0", "bad\xffutf8", "new\nline", "\u200b"} {
+		if err := dnc.ValidOrg(o); !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("ValidOrg(%q) = %v; want ErrInvalidOrg", o, err)
+		}
 		if skip, err := e.ShouldSkip(ctx, o, "+14155552671"); !skip || !errors.Is(err, dnc.ErrInvalidOrg) {
 			t.Errorf("ShouldSkip(org %q) = %v, %v; want true, ErrInvalidOrg", o, skip, err)
 		}
@@ -213,6 +216,9 @@ func testInvalidOrg(t *testing.T, rdb redis.UniversalClient) {
 	for _, o := range []string{"a", strings.Repeat("x", 128), "org:with:colons", "ünïcode-org", "acme/eu-1"} {
 		if err := e.SetEnabled(ctx, o, true); err != nil {
 			t.Errorf("SetEnabled(org %q) = %v; want nil", o, err)
+		}
+		if err := dnc.ValidOrg(o); err != nil {
+			t.Errorf("ValidOrg(%q) = %v; want nil", o, err)
 		}
 	}
 }

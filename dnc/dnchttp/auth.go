@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/dncguard/dncguard/dnc"
 )
 
 // ErrUnknownToken is returned by an Authenticator for a token it does not know. The
@@ -41,8 +43,9 @@ type StaticTokens struct {
 }
 
 // NewStaticTokens returns a StaticTokens that maps each token to its org. Tokens must
-// be non-empty and hold no white space; orgs must be non-empty. An empty map gives an
-// Authenticator that knows no token.
+// be non-empty and hold no white space; orgs must be valid org ids ([dnc.ValidOrg]), so
+// that a mistyped org fails here rather than on every request. An empty map gives an
+// Authenticator that knows no token. Its errors never quote a token.
 func NewStaticTokens(tokens map[string]string) (*StaticTokens, error) {
 	s := &StaticTokens{}
 	keys := make([]string, 0, len(tokens))
@@ -55,8 +58,8 @@ func NewStaticTokens(tokens map[string]string) (*StaticTokens, error) {
 		if tok == "" || strings.ContainsFunc(tok, unicode.IsSpace) {
 			return nil, errors.New("dnchttp: a token is empty or holds white space")
 		}
-		if org == "" {
-			return nil, errors.New("dnchttp: a token has an empty org")
+		if err := dnc.ValidOrg(org); err != nil {
+			return nil, fmt.Errorf("dnchttp: the org of a token: %w", err)
 		}
 		s.digests = append(s.digests, sha256.Sum256([]byte(tok)))
 		s.orgs = append(s.orgs, org)
@@ -92,13 +95,17 @@ type StaticOrgs struct {
 	set map[string]struct{}
 }
 
-// NewStaticOrgs returns a StaticOrgs in which exactly orgs have users.
-func NewStaticOrgs(orgs ...string) StaticOrgs {
+// NewStaticOrgs returns a StaticOrgs in which exactly orgs have users. Each must be a
+// valid org id ([dnc.ValidOrg]); the error names the first that is not.
+func NewStaticOrgs(orgs ...string) (StaticOrgs, error) {
 	s := StaticOrgs{set: make(map[string]struct{}, len(orgs))}
 	for _, o := range orgs {
+		if err := dnc.ValidOrg(o); err != nil {
+			return StaticOrgs{}, fmt.Errorf("dnchttp: %w", err)
+		}
 		s.set[o] = struct{}{}
 	}
-	return s
+	return s, nil
 }
 
 // HasUsers reports whether org is one of the orgs s was made with.
@@ -111,8 +118,9 @@ func (s StaticOrgs) HasUsers(_ context.Context, org string) (bool, error) {
 // environment variable of examples/server: "t0k3n=acme, s3cr3t=globex". White space
 // around pairs, tokens and orgs is dropped, and empty pairs are skipped. A pair is split
 // at its last "=", so tokens may end in base64 padding ("abc==" then "=acme") but orgs
-// cannot hold "=". A pair without "=", with an empty side, or a token given twice is an
-// error; the error never quotes a token.
+// cannot hold "=". A pair without "=", with an empty side, a token given twice, or an
+// org that is not a valid org id ([dnc.ValidOrg]) is an error; the error never quotes a
+// token.
 func ParseTokens(s string) (map[string]string, error) {
 	tokens := make(map[string]string)
 	for i, pair := range strings.Split(s, ",") {
@@ -133,6 +141,9 @@ func ParseTokens(s string) (map[string]string, error) {
 		}
 		if _, dup := tokens[tok]; dup {
 			return nil, fmt.Errorf("dnchttp: token pair %d: token given twice", i+1)
+		}
+		if err := dnc.ValidOrg(org); err != nil {
+			return nil, fmt.Errorf("dnchttp: token pair %d: %w", i+1, err)
 		}
 		tokens[tok] = org
 	}

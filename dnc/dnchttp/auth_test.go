@@ -3,10 +3,12 @@ package dnchttp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dncguard/dncguard/dnc"
 	"github.com/dncguard/dncguard/dnc/dnchttp"
 )
 
@@ -37,9 +39,19 @@ func TestStaticTokens(t *testing.T) {
 	if got, want := s.Orgs(), []string{"acme", "globex"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Orgs() = %q; want %q", got, want)
 	}
-	for _, bad := range []map[string]string{{"": "acme"}, {"a b": "acme"}, {"tok": ""}} {
+	for _, bad := range []map[string]string{{"": "acme"}, {"a b": "acme"}} {
 		if _, err := dnchttp.NewStaticTokens(bad); err == nil {
 			t.Errorf("NewStaticTokens(%q) succeeded; want an error", bad)
+		}
+	}
+	// An org the library would reject fails here, not on every request.
+	for _, org := range []string{"", "ac me", "a{b}", "tab\there", strings.Repeat("x", 129)} {
+		_, err := dnchttp.NewStaticTokens(map[string]string{"t0k3n": org})
+		if !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("NewStaticTokens(org %q) = %v; want an error matching dnc.ErrInvalidOrg", org, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "t0k3n") {
+			t.Errorf("NewStaticTokens(org %q) error quotes the token: %v", org, err)
 		}
 	}
 	none, err := dnchttp.NewStaticTokens(nil)
@@ -53,7 +65,10 @@ func TestStaticTokens(t *testing.T) {
 
 func TestStaticOrgs(t *testing.T) {
 	ctx := context.Background()
-	s := dnchttp.NewStaticOrgs("acme", "globex")
+	s, err := dnchttp.NewStaticOrgs("acme", "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		org  string
 		want bool
@@ -65,6 +80,15 @@ func TestStaticOrgs(t *testing.T) {
 	var zero dnchttp.StaticOrgs
 	if got, _ := zero.HasUsers(ctx, "acme"); got {
 		t.Error("zero StaticOrgs knows acme")
+	}
+	for _, org := range []string{"ac me", "a{b}", "new\nline"} {
+		_, err := dnchttp.NewStaticOrgs("acme", org)
+		if !errors.Is(err, dnc.ErrInvalidOrg) || !strings.Contains(err.Error(), fmt.Sprintf("%q", org)) {
+			t.Errorf("NewStaticOrgs(acme, %q) = %v; want an error matching dnc.ErrInvalidOrg that names the org", org, err)
+		}
+	}
+	if _, err := dnchttp.NewStaticOrgs(""); !errors.Is(err, dnc.ErrInvalidOrg) {
+		t.Errorf("NewStaticOrgs(\"\") = %v; want an error matching dnc.ErrInvalidOrg", err)
 	}
 }
 
@@ -90,6 +114,16 @@ func TestParseTokens(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "t0k3n") {
 			t.Errorf("ParseTokens(%q) error quotes the token: %v", tc.in, err)
+		}
+	}
+	// An org the library would reject fails here, not on every request.
+	for _, in := range []string{"t0k3n=ac me", "t0k3n=acme,tok2=a{b}", "t0k3n=" + strings.Repeat("x", 129)} {
+		_, err := dnchttp.ParseTokens(in)
+		if !errors.Is(err, dnc.ErrInvalidOrg) {
+			t.Errorf("ParseTokens(%q) = %v; want an error matching dnc.ErrInvalidOrg", in, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "t0k3n") || strings.Contains(err.Error(), "tok2")) {
+			t.Errorf("ParseTokens(%q) error quotes a token: %v", in, err)
 		}
 	}
 }
@@ -119,7 +153,8 @@ func TestInternational(t *testing.T) {
 
 func TestNewNeedsItsParts(t *testing.T) {
 	auth, _ := dnchttp.NewStaticTokens(nil)
-	if _, err := dnchttp.New(nil, auth, dnchttp.NewStaticOrgs()); err == nil {
+	orgs, _ := dnchttp.NewStaticOrgs()
+	if _, err := dnchttp.New(nil, auth, orgs); err == nil {
 		t.Error("New without an Enforcer succeeded")
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // A field is one key of a request body that an endpoint reads.
@@ -19,10 +21,9 @@ type field struct {
 // decodeObject reads body as exactly one JSON object and hands each known key's value
 // to its field. Duplicated keys (known or not, compared after unescaping), anything
 // that is not one object, trailing data and malformed JSON are *requestError (400);
-// unknown keys are skipped whatever their values. A body over the MaxBytesReader
-// limit is returned as the *http.MaxBytesError (413).
-func decodeObject(body io.Reader, fields ...field) error {
-	dec := json.NewDecoder(body)
+// unknown keys are skipped whatever their values.
+func decodeObject(body []byte, fields ...field) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -62,14 +63,7 @@ func decodeObject(body io.Reader, fields ...field) error {
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return syntaxError(err)
 	}
-	switch _, err := dec.Token(); {
-	case errors.Is(err, io.EOF):
-	case err == nil:
-		return badRequest("request body: trailing data after the JSON object")
-	default:
-		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-			return err
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("request body: trailing data after the JSON object")
 	}
 	for _, f := range fields {
@@ -80,12 +74,8 @@ func decodeObject(body io.Reader, fields ...field) error {
 	return nil
 }
 
-// syntaxError turns a decoding error into a *requestError, or passes a body-size error
-// through.
+// syntaxError turns a decoding error into a *requestError.
 func syntaxError(err error) error {
-	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-		return err
-	}
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
@@ -96,7 +86,7 @@ func syntaxError(err error) error {
 		return badRequest("request body: malformed JSON: unexpected end of input")
 	default:
 		// json.Decoder reports some structural errors (a missing colon) without a
-		// *SyntaxError; a failed read of the body lands here too.
+		// *SyntaxError. The body is in memory: no read error lands here.
 		return badRequest(fmt.Sprintf("request body: malformed JSON: %v", err))
 	}
 }
@@ -149,11 +139,49 @@ func stringField(name string, required bool, dst *string) field {
 		if kind(raw) != "a string" {
 			return badRequest(fmt.Sprintf("%s must be a JSON string, got %s", name, kind(raw)))
 		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return badRequest(fmt.Sprintf("%s: malformed JSON string", name))
-		}
-		return nil
+		return decodeString(name, raw, dst)
 	}}
+}
+
+// decodeString decodes the JSON string raw into dst, exactly: encoding/json would
+// silently replace invalid UTF-8 and unpaired UTF-16 surrogate escapes ("\ud800") with
+// U+FFFD, so both are 400 here, named after the field.
+func decodeString(name string, raw json.RawMessage, dst *string) error {
+	if !utf8.Valid(raw) {
+		return badRequest(name + " is not valid UTF-8")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // to the escaped character; the loop then steps past it
+		r, ok := escapedRune(raw[i:])
+		if !ok || !utf16.IsSurrogate(r) {
+			continue
+		}
+		// A high surrogate must be followed at once by an escaped low one: \ud83d\ude00.
+		if next := raw[i+5:]; r < 0xdc00 && len(next) > 0 && next[0] == '\\' {
+			if low, ok := escapedRune(next[1:]); ok && low >= 0xdc00 && low <= 0xdfff {
+				i += 10 // to the pair's last hex digit
+				continue
+			}
+		}
+		return badRequest(fmt.Sprintf("%s holds an unpaired UTF-16 surrogate escape (\\%s)", name, raw[i:i+5]))
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return badRequest(fmt.Sprintf("%s: malformed JSON string", name))
+	}
+	return nil
+}
+
+// escapedRune returns the rune of b's leading "uXXXX" (a JSON \u escape after its
+// backslash), and whether b starts with one.
+func escapedRune(b []byte) (rune, bool) {
+	if len(b) < 5 || b[0] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[1:5]), 16, 16)
+	return rune(n), err == nil
 }
 
 // stringsField reads a JSON array of strings into dst.
@@ -171,8 +199,8 @@ func stringsField(name string, required bool, dst *[]string) field {
 			if kind(el) != "a string" {
 				return badRequest(fmt.Sprintf("%s[%d] must be a JSON string, got %s", name, i, kind(el)))
 			}
-			if err := json.Unmarshal(el, &out[i]); err != nil {
-				return badRequest(fmt.Sprintf("%s[%d]: malformed JSON string", name, i))
+			if err := decodeString(fmt.Sprintf("%s[%d]", name, i), el, &out[i]); err != nil {
+				return err
 			}
 		}
 		*dst = out

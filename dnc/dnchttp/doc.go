@@ -23,8 +23,10 @@
 //  2. the bearer token, through an [Authenticator]: missing, malformed or unknown is 401;
 //  3. the token's org, through an [OrgDirectory]: an org without users is 404
 //     "No users found for this organization";
-//  4. the request: a body over [MaxBodyBytes] is 413 (and the connection is closed);
-//     anything else wrong with it is 400, naming the field and why;
+//  4. the request: a body over [MaxBodyBytes] is 413 (and the connection is closed),
+//     whatever else is wrong with it; a body that cannot be read is 400 "could not read
+//     the request body"; anything else wrong with the request is 400, naming the field
+//     and why;
 //  5. storage: 500.
 //
 // A failed request changes nothing. The org always comes from the token, never from

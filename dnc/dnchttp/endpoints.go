@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -25,9 +26,9 @@ const (
 const MsgExists = "phone number already exists in DNC for this organization"
 
 // enableDisable serves POST /api/dnc/enable-disable.
-func (h *Handler) enableDisable(r *http.Request, org string) (reply, error) {
+func (h *Handler) enableDisable(r *http.Request, org string, body []byte) (reply, error) {
 	var enable bool
-	if err := decodeObject(r.Body, boolField("enable", true, &enable)); err != nil {
+	if err := decodeObject(body, boolField("enable", true, &enable)); err != nil {
 		return reply{}, err
 	}
 	if err := h.enf.SetEnabled(r.Context(), org, enable); err != nil {
@@ -37,7 +38,7 @@ func (h *Handler) enableDisable(r *http.Request, org string) (reply, error) {
 }
 
 // status serves GET /api/dnc/status.
-func (h *Handler) status(r *http.Request, org string) (reply, error) {
+func (h *Handler) status(r *http.Request, org string, _ []byte) (reply, error) {
 	on, err := h.enf.Enabled(r.Context(), org)
 	if err != nil {
 		return reply{}, err
@@ -74,10 +75,10 @@ func toJSON(org string, e dnc.Entry) entryJSON {
 }
 
 // add serves POST /api/dnc/add. The data is the new entry.
-func (h *Handler) add(r *http.Request, org string) (reply, error) {
+func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	var number string
 	var meta dnc.Meta
-	err := decodeObject(r.Body,
+	err := decodeObject(body,
 		stringField("phoneNumber", true, &number),
 		stringField("type", false, &meta.Type),
 		stringField("batchId", false, &meta.BatchID),
@@ -89,11 +90,6 @@ func (h *Handler) add(r *http.Request, org string) (reply, error) {
 	if strings.TrimSpace(number) == "" {
 		return reply{}, badRequest("phoneNumber must not be empty")
 	}
-	for _, f := range []struct{ name, v string }{{"type", meta.Type}, {"batchId", meta.BatchID}, {"requestUUID", meta.RequestUUID}} {
-		if len(f.v) > dnc.MaxMetaLen {
-			return reply{}, badRequest(fmt.Sprintf("%s must be at most %d bytes, got %d", f.name, dnc.MaxMetaLen, len(f.v)))
-		}
-	}
 	intl := International(number)
 	e, err := h.enf.AddEntry(r.Context(), org, intl, meta)
 	switch {
@@ -102,7 +98,8 @@ func (h *Handler) add(r *http.Request, org string) (reply, error) {
 	case errors.Is(err, dnc.ErrExists):
 		return reply{}, badRequest(MsgExists)
 	case errors.Is(err, dnc.ErrInvalidArgument):
-		return reply{}, badRequest(strings.TrimPrefix(err.Error(), dnc.ErrInvalidArgument.Error()+": "))
+		// Metadata the library refuses; its message names the field and the limit.
+		return reply{}, badRequest(err.Error())
 	case err != nil:
 		return reply{}, err
 	}
@@ -122,13 +119,16 @@ type pagination struct {
 }
 
 // list serves GET /api/dnc/list?page=&limit=&search=.
-func (h *Handler) list(r *http.Request, org string) (reply, error) {
-	q := r.URL.Query()
-	page, err := positiveParam(q, "page", 1, false)
+func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil { // r.URL.Query() would drop the malformed pair and go on
+		return reply{}, badRequest(fmt.Sprintf("malformed query string: %v", err))
+	}
+	page, err := positiveParam(q, "page", 1)
 	if err != nil {
 		return reply{}, err
 	}
-	limit64, err := positiveParam(q, "limit", 10, true)
+	limit64, err := positiveParam(q, "limit", 10)
 	if err != nil {
 		return reply{}, err
 	}
@@ -161,7 +161,7 @@ func (h *Handler) list(r *http.Request, org string) (reply, error) {
 }
 
 // oneParam returns the query parameter name, "" when absent; given twice is 400.
-func oneParam(q map[string][]string, name string) (string, error) {
+func oneParam(q url.Values, name string) (string, error) {
 	vs := q[name]
 	switch len(vs) {
 	case 0:
@@ -175,8 +175,8 @@ func oneParam(q map[string][]string, name string) (string, error) {
 
 // positiveParam returns the integer query parameter name, def when absent. It must be
 // decimal digits only with a value of at least 1. A value too large for int64 is
-// MaxInt64 when saturate is set, else 400.
-func positiveParam(q map[string][]string, name string, def int64, saturate bool) (int64, error) {
+// MaxInt64: for a page that is past the end all the same, and a limit is capped anyway.
+func positiveParam(q url.Values, name string, def int64) (int64, error) {
 	s, err := oneParam(q, name)
 	if err != nil {
 		return 0, err
@@ -190,9 +190,6 @@ func positiveParam(q map[string][]string, name string, def int64, saturate bool)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		if !saturate {
-			return 0, badRequest(fmt.Sprintf("%s must be an integer from 1 to %d, got %q", name, int64(math.MaxInt64), s))
-		}
 		n, err = math.MaxInt64, nil
 	}
 	if err != nil || n < 1 {
@@ -207,7 +204,7 @@ type deleteData struct {
 }
 
 // delete serves DELETE /api/dnc/delete/{id}. The data is the id and number unlisted.
-func (h *Handler) delete(r *http.Request, org string) (reply, error) {
+func (h *Handler) delete(r *http.Request, org string, _ []byte) (reply, error) {
 	id := r.PathValue("id")
 	n, err := h.enf.DeleteByID(r.Context(), org, id)
 	switch {
@@ -233,10 +230,10 @@ type checkData struct {
 }
 
 // check serves POST /api/dnc/check: the library's decision for each number, in order.
-func (h *Handler) check(r *http.Request, org string) (reply, error) {
+func (h *Handler) check(r *http.Request, org string, body []byte) (reply, error) {
 	var numbers []string
 	var region string
-	err := decodeObject(r.Body,
+	err := decodeObject(body,
 		stringsField("phoneNumbers", true, &numbers),
 		stringField("region", false, &region),
 	)

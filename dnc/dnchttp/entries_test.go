@@ -3,6 +3,7 @@ package dnchttp_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"testing"
@@ -67,8 +68,22 @@ func TestAdd(t *testing.T) {
 		{`{"phoneNumber": "14155552671", "type": 5}`, "type must be a JSON string, got a number"},
 		{`{"phoneNumber": "14155552671", "batchId": {}}`, "batchId must be a JSON string, got an object"},
 		{`{"phoneNumber": "14155552671", "requestUUID": true}`, "requestUUID must be a JSON string, got a boolean"},
-		{`{"phoneNumber": "14155552671", "type": "` + long + `"}`, "type must be at most 256 bytes, got 257"},
-		{`{"phoneNumber": "14155552671", "requestUUID": "` + long + `"}`, "requestUUID must be at most 256 bytes, got 257"},
+		{`{"phoneNumber": "14155552671", "type": "` + long + `"}`, "dnc: invalid argument: type: want valid UTF-8 of at most 256 bytes"},
+		{`{"phoneNumber": "14155552671", "batchId": "` + long + `"}`, "dnc: invalid argument: batchId: want valid UTF-8 of at most 256 bytes"},
+		{`{"phoneNumber": "14155552671", "requestUUID": "` + long + `"}`, "dnc: invalid argument: requestUUID: want valid UTF-8 of at most 256 bytes"},
+		// The limit counts bytes, as sent: 128 two-byte characters are 256 bytes, escaped or not.
+		{`{"phoneNumber": "14155552671", "type": "` + strings.Repeat("é", 128) + `x"}`, "dnc: invalid argument: type: want valid UTF-8 of at most 256 bytes"},
+		{`{"phoneNumber": "14155552671", "type": "` + strings.Repeat(`\u00e9`, 128) + `x"}`, "dnc: invalid argument: type: want valid UTF-8 of at most 256 bytes"},
+		// Text is stored exactly as sent, or not at all: no U+FFFD in place of what was sent.
+		{"{\"phoneNumber\": \"14155552671\", \"type\": \"a\xffb\"}", "type is not valid UTF-8"},
+		{"{\"phoneNumber\": \"14155552671\", \"batchId\": \"" + strings.Repeat("\xff", 200) + "\"}", "batchId is not valid UTF-8"},
+		{"{\"phoneNumber\": \"14155552671\", \"requestUUID\": \"\xed\xa0\x80\"}", "requestUUID is not valid UTF-8"}, // an encoded surrogate
+		{"{\"phoneNumber\": \"1415555\xc0\xb02671\"}", "phoneNumber is not valid UTF-8"},
+		{`{"phoneNumber": "14155552671", "type": "a\ud800b"}`, `type holds an unpaired UTF-16 surrogate escape (\ud800)`},
+		{`{"phoneNumber": "14155552671", "type": "\uDE00"}`, `type holds an unpaired UTF-16 surrogate escape (\uDE00)`},
+		{`{"phoneNumber": "14155552671", "type": "\ud83d"}`, `type holds an unpaired UTF-16 surrogate escape (\ud83d)`},
+		{`{"phoneNumber": "14155552671", "type": "\ud83d\n\ude00"}`, `type holds an unpaired UTF-16 surrogate escape (\ud83d)`},
+		{`{"phoneNumber": "14155552671", "type": "\ud83d\ud83d\ude00"}`, `type holds an unpaired UTF-16 surrogate escape (\ud83d)`},
 		{`{"phoneNumber": "14155552671", "phoneNumber": "14155552672"}`, `request body: key "phoneNumber" is given more than once`},
 		{`{"phoneNumber": "14155552671"} []`, "request body: trailing data after the JSON object"},
 		{`{"phoneNumber": "14155552671"`, "request body: malformed JSON: unexpected end of input"},
@@ -80,6 +95,24 @@ func TestAdd(t *testing.T) {
 	}
 	if n, _ := f.enf.Count(ctx, orgA); n != 2 {
 		t.Errorf("org-a has %d entries; want 2", n)
+	}
+
+	// Text at the limits is stored exactly: escapes, surrogate pairs, an escaped
+	// backslash before a "u", and 256 bytes.
+	for _, tc := range []struct{ number, typ, want string }{
+		{"14155552671", `caf\u00e9 \ud83d\ude00 \uD83D\uDE00 😀 \\ud800`, `café 😀 😀 😀 \ud800`},
+		{"14155552672", strings.Repeat("é", 128), strings.Repeat("é", 128)},
+		{"14155552673", strings.Repeat("x", dnc.MaxMetaLen), strings.Repeat("x", dnc.MaxMetaLen)},
+	} {
+		r := f.do(t, "POST", "/api/dnc/add", tokA, `{"phoneNumber": "`+tc.number+`", "type": "`+tc.typ+`"}`)
+		stored, err := f.enf.Entry(ctx, orgA, "+"+tc.number)
+		if err != nil {
+			t.Fatalf("Entry after add: %v", err)
+		}
+		if stored.Type != tc.want {
+			t.Errorf("type %s stored as %q; want %q", tc.typ, stored.Type, tc.want)
+		}
+		expect(t, "add with type "+tc.typ, r, 200, ok(t, dnchttp.MsgAdded, toEntry(orgA, stored)))
 	}
 }
 
@@ -125,6 +158,7 @@ func TestList(t *testing.T) {
 		{"?page=3", page(nil, 12, 3, 10, 2)}, // past the end: empty, with the true total
 		{"?page=1000000", page(nil, 12, 1000000, 10, 2)},
 		{"?page=99999999999999999", page(nil, 12, 99999999999999999, 10, 2)},
+		{"?page=99999999999999999999", page(nil, 12, math.MaxInt64, 10, 2)}, // beyond int64: still past the end
 		{"?limit=5&page=3", page(all[10:], 12, 3, 5, 3)},
 		{"?limit=1", page(all[:1], 12, 1, 1, 12)},
 		{"?limit=100", page(all, 12, 1, 100, 1)},
@@ -152,7 +186,8 @@ func TestList(t *testing.T) {
 		{"?page=abc", `page must be an integer of at least 1, got "abc"`},
 		{"?page=", `page must be an integer of at least 1, got ""`},
 		{"?page=1e3", `page must be an integer of at least 1, got "1e3"`},
-		{"?page=99999999999999999999", `page must be an integer from 1 to 9223372036854775807, got "99999999999999999999"`},
+		{"?page=-99999999999999999999", `page must be an integer of at least 1, got "-99999999999999999999"`},
+		{"?page=00", `page must be an integer of at least 1, got "00"`},
 		{"?limit=0", `limit must be an integer of at least 1, got "0"`},
 		{"?limit=ten", `limit must be an integer of at least 1, got "ten"`},
 		{"?limit=", `limit must be an integer of at least 1, got ""`},
@@ -160,6 +195,13 @@ func TestList(t *testing.T) {
 		{"?limit=1&limit=1", "limit is given more than once"},
 		{"?search=a&search=b", "search is given more than once"},
 		{"?search=" + strings.Repeat("x", 257), "search must be at most 256 bytes, got 257"},
+		// Malformed query strings are not read around.
+		{"?page=2%", `malformed query string: invalid URL escape "%"`},
+		{"?page=%zz", `malformed query string: invalid URL escape "%zz"`},
+		{"?search=%zz", `malformed query string: invalid URL escape "%zz"`},
+		{"?limit=%", `malformed query string: invalid URL escape "%"`},
+		{"?limit=5;x", "malformed query string: invalid semicolon separator in query"},
+		{"?unknown=%1&page=1", `malformed query string: invalid URL escape "%1"`},
 	} {
 		expect(t, "list"+tc.query, f.do(t, "GET", "/api/dnc/list"+tc.query, tokA, ""), 400, failed(400, tc.msg))
 	}
@@ -272,6 +314,9 @@ func TestCheck(t *testing.T) {
 		{`{"phoneNumbers": ["12125551234"], "region": 1}`, "region must be a JSON string, got a number"},
 		{`{"phoneNumbers": ["1"], "phoneNumbers": ["2"]}`, `request body: key "phoneNumbers" is given more than once`},
 		{`{"phoneNumbers": ["12125551234"]} 1`, "request body: trailing data after the JSON object"},
+		{"{\"phoneNumbers\": [\"12125551234\", \"1415\xff5552671\"]}", "phoneNumbers[1] is not valid UTF-8"},
+		{`{"phoneNumbers": ["12125551234", "\udfff"]}`, `phoneNumbers[1] holds an unpaired UTF-16 surrogate escape (\udfff)`},
+		{"{\"phoneNumbers\": [\"12125551234\"], \"region\": \"U\xffS\"}", "region is not valid UTF-8"},
 	} {
 		what := tc.body
 		if len(what) > 80 {

@@ -18,7 +18,8 @@ func Example() {
 	enf, _ := dnc.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
 
 	auth, _ := dnchttp.NewStaticTokens(map[string]string{"s3cr3t": "acme"})
-	h, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs("acme"))
+	orgs, _ := dnchttp.NewStaticOrgs("acme")
+	h, err := dnchttp.New(enf, auth, orgs)
 	if err != nil {
 		log.Fatal(err)
 	}

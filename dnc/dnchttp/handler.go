@@ -62,12 +62,12 @@ func New(enf *dnc.Enforcer, auth Authenticator, orgs OrgDirectory, opts ...Optio
 	for _, o := range opts {
 		o(h)
 	}
-	h.mux.Handle("POST /api/dnc/enable-disable", h.endpoint("enable-disable", true, h.enableDisable))
-	h.mux.Handle("POST /api/dnc/add", h.endpoint("add", true, h.add))
-	h.mux.Handle("GET /api/dnc/list", h.endpoint("list", false, h.list))
-	h.mux.Handle("DELETE /api/dnc/delete/{id}", h.endpoint("delete", false, h.delete))
-	h.mux.Handle("GET /api/dnc/status", h.endpoint("status", false, h.status))
-	h.mux.Handle("POST /api/dnc/check", h.endpoint("check", true, h.check))
+	h.mux.Handle("POST /api/dnc/enable-disable", h.endpoint("enable-disable", h.enableDisable))
+	h.mux.Handle("POST /api/dnc/add", h.endpoint("add", h.add))
+	h.mux.Handle("GET /api/dnc/list", h.endpoint("list", h.list))
+	h.mux.Handle("DELETE /api/dnc/delete/{id}", h.endpoint("delete", h.delete))
+	h.mux.Handle("GET /api/dnc/status", h.endpoint("status", h.status))
+	h.mux.Handle("POST /api/dnc/check", h.endpoint("check", h.check))
 	return h, nil
 }
 
@@ -146,45 +146,29 @@ func (e *requestError) Error() string { return e.msg }
 
 func badRequest(msg string) error { return &requestError{code: http.StatusBadRequest, msg: msg} }
 
-// bodyError is the answer to a failed read of the body: the *http.MaxBytesError of an
-// oversize body as it is (413), else 400.
-func bodyError(err error) error {
-	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-		return err
-	}
-	return badRequest("could not read the request body")
-}
-
 // reply is what an endpoint answers on success (code 200).
 type reply struct {
 	message string
 	data    any
 }
 
-// endpoint wraps one endpoint: body limit, token, org directory, then fn; it writes
-// fn's reply or error as the envelope. An endpoint that reads no body (readsBody
-// false) still gets 413 for one over the limit: its body is read and dropped first.
-func (h *Handler) endpoint(name string, readsBody bool, fn func(r *http.Request, org string) (reply, error)) http.Handler {
+// endpoint wraps one endpoint: token, org directory, then the whole body, then fn with
+// the body; it writes fn's reply or error as the envelope. Every endpoint reads the
+// body, so that one over the limit is 413 whatever the endpoint, and before any of
+// its contents is looked at.
+func (h *Handler) endpoint(name string, fn func(r *http.Request, org string, body []byte) (reply, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m, ok := w.(*muxWriter); ok {
 			w = m.ResponseWriter
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		org, err := h.authorize(r)
-		if err == nil && r.ContentLength > MaxBodyBytes {
-			// Known to be too large. Read up to the limit anyway, so that a client still
-			// sending a body just over it sees the answer rather than a reset.
-			_, _ = io.Copy(io.Discard, r.Body)
-			err = &http.MaxBytesError{Limit: MaxBodyBytes}
-		}
-		if err == nil && !readsBody {
-			if _, rerr := io.Copy(io.Discard, r.Body); rerr != nil {
-				err = bodyError(rerr)
-			}
+		var body []byte
+		if err == nil {
+			body, err = readBody(w, r)
 		}
 		var rep reply
 		if err == nil {
-			rep, err = fn(r, org)
+			rep, err = fn(r, org, body)
 		}
 		if err != nil {
 			h.fail(w, r, name, org, err)
@@ -192,6 +176,20 @@ func (h *Handler) endpoint(name string, readsBody bool, fn func(r *http.Request,
 		}
 		writeEnvelope(w, envelope{Message: rep.message, Status: true, Code: http.StatusOK, Data: rep.data})
 	})
+}
+
+// readBody reads the whole body of r, up to MaxBodyBytes. A larger body is the
+// *http.MaxBytesError (413); any other failure to read it (the client stalled past the
+// server's ReadTimeout, or went away) is 400, without its details, which name sockets.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, badRequest("could not read the request body")
+	}
+	return b, nil
 }
 
 // authorize returns the org of the request's bearer token, after checking that it

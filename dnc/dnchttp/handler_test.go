@@ -1,10 +1,13 @@
 package dnchttp_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dncguard/dncguard/dnc/dnchttp"
 )
@@ -129,35 +132,64 @@ func TestOrgWithoutUsers(t *testing.T) {
 	f.unchanged(t, "requests of an org without users", before)
 }
 
+// badFields holds, for each endpoint that reads its body, a field it rejects with 400.
+var badFields = map[string]string{
+	"/api/dnc/enable-disable": `"enable": "true"`,
+	"/api/dnc/add":            `"phoneNumber": 14155552671`,
+	"/api/dnc/check":          `"phoneNumbers": "14155552671"`,
+}
+
+// A body over the limit is 413 whatever it holds and wherever it is wrong, with a
+// Content-Length or sent chunked: the whole body is read before any of it is looked at.
 func TestBodyTooLarge(t *testing.T) {
 	f := newFixture(t)
 	before := f.dump(t)
-	pad := strings.Repeat("x", dnchttp.MaxBodyBytes)
+	pad := `"pad": "` + strings.Repeat("x", dnchttp.MaxBodyBytes) + `"`
 	tooLarge := failed(413, "request body too large: the limit is 1048576 bytes (1 MiB)")
 	for _, ep := range endpoints {
 		body := ep.body
 		if body == "" {
 			body = "{}"
 		}
-		big := `{"pad": "` + pad + `", ` + body[1:]
-		for _, hideLength := range []bool{false, true} {
-			var rd io.Reader = strings.NewReader(big)
-			if hideLength {
-				rd = io.MultiReader(rd) // no Content-Length: sent chunked, cut by MaxBytesReader
-			}
-			req, err := http.NewRequest(ep.method, f.srv.URL+ep.path, rd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+tokA)
-			what := ep.method + " " + ep.path + " oversize"
-			if hideLength {
-				what += " chunked"
-			}
-			r := f.send(t, req)
-			expect(t, what, r, 413, tooLarge)
-			if got := r.header.Get("Connection"); got != "close" {
-				t.Errorf("%s: Connection %q; want close", what, got)
+		fields := strings.TrimSuffix(strings.TrimPrefix(body, "{"), "}") // "" for {}
+		if fields != "" {
+			fields = ", " + fields
+		}
+		bodies := []struct{ name, body string }{
+			{"valid", "{" + pad + fields + "}"},
+			{"malformed JSON first", `{"x": tru, ` + pad + fields + "}"},
+			{"malformed JSON last", "{" + pad + fields + `, "x": tru}`},
+			{"duplicated key first", `{"x": 1, "x": 2, ` + pad + fields + "}"},
+			{"trailing data", "{" + pad + fields + "} x"},
+			{"cut short", "{" + pad + fields},
+		}
+		if bad, ok := badFields[ep.path]; ok {
+			bodies = append(bodies,
+				struct{ name, body string }{"bad field first", "{" + bad + ", " + pad + "}"},
+				struct{ name, body string }{"bad field last", "{" + pad + ", " + bad + "}"})
+		}
+		for _, b := range bodies {
+			for _, chunked := range []bool{false, true} {
+				var rd io.Reader = strings.NewReader(b.body)
+				if chunked {
+					rd = io.MultiReader(rd) // no Content-Length: sent chunked
+				}
+				req, err := http.NewRequest(ep.method, f.srv.URL+ep.path, rd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tokA)
+				what := ep.method + " " + ep.path + " oversize, " + b.name
+				if chunked {
+					what += ", chunked"
+				} else if req.ContentLength <= dnchttp.MaxBodyBytes {
+					t.Fatalf("%s: Content-Length %d; want over the limit", what, req.ContentLength)
+				}
+				r := f.send(t, req)
+				expect(t, what, r, 413, tooLarge)
+				if got := r.header.Get("Connection"); got != "close" {
+					t.Errorf("%s: Connection %q; want close", what, got)
+				}
 			}
 		}
 	}
@@ -172,4 +204,57 @@ func TestBodyTooLarge(t *testing.T) {
 	before = f.dump(t)
 	expect(t, "body of 1 MiB + 1", f.do(t, "POST", "/api/dnc/enable-disable", tokA, body+" "), 413, tooLarge)
 	f.unchanged(t, "oversize request", before)
+	// Within the limit, the same bad field is 400.
+	for path, bad := range badFields {
+		what := "POST " + path + " " + bad
+		before := f.dump(t)
+		r := f.do(t, "POST", path, tokA, "{"+bad+", "+`"pad": "`+strings.Repeat("x", 1000)+`"}`)
+		if r.code != 400 || r.body["status"] != false {
+			t.Errorf("%s: status %d %s; want 400", what, r.code, r.raw)
+		}
+		f.unchanged(t, what, before)
+	}
+}
+
+// A body that cannot be read (here the client stalls past the server's ReadTimeout) is
+// 400 on every endpoint, without the read error, which names the sockets; nothing is
+// changed.
+func TestBodyReadFailure(t *testing.T) {
+	f := newFixture(t)
+	slow := httptest.NewUnstartedServer(f.h)
+	slow.Config.ReadTimeout = 200 * time.Millisecond
+	slow.Start()
+	t.Cleanup(slow.Close)
+	g := *f
+	g.srv = slow
+	before := f.dump(t)
+	for _, ep := range endpoints {
+		body := ep.body
+		if body == "" {
+			body = `{"x": 1}`
+		}
+		pr, pw := io.Pipe()
+		stop := make(chan struct{})
+		go func() {
+			// Half the body, then nothing until the answer has come.
+			_, _ = pw.Write([]byte(body[:len(body)/2]))
+			<-stop
+			_ = pw.CloseWithError(errors.New("the test is done"))
+		}()
+		req, err := http.NewRequest(ep.method, slow.URL+ep.path, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tokA)
+		what := ep.method + " " + ep.path + " with a stalled body"
+		r := g.send(t, req)
+		close(stop)
+		expect(t, what, r, 400, failed(400, "could not read the request body"))
+		for _, leak := range []string{"127.0.0.1", "tcp", "timeout"} {
+			if strings.Contains(r.raw, leak) {
+				t.Errorf("%s: the answer leaks %q: %s", what, leak, r.raw)
+			}
+		}
+	}
+	f.unchanged(t, "requests with stalled bodies", before)
 }

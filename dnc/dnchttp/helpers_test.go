@@ -35,6 +35,7 @@ var start = time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
 // fixture is the API on an httptest.Server over an Enforcer on rdb.
 type fixture struct {
 	srv  *httptest.Server
+	h    http.Handler // the API that srv serves
 	enf  *dnc.Enforcer
 	rdb  redis.UniversalClient
 	mr   *miniredis.Miniredis // nil on a real Redis
@@ -70,15 +71,19 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient) *fixture {
 	if err != nil {
 		t.Fatalf("NewStaticTokens: %v", err)
 	}
+	orgs, err := dnchttp.NewStaticOrgs(orgA, orgB)
+	if err != nil {
+		t.Fatalf("NewStaticOrgs: %v", err)
+	}
 	logs := &syncBuffer{}
-	h, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs(orgA, orgB),
+	h, err := dnchttp.New(enf, auth, orgs,
 		dnchttp.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatalf("dnchttp.New: %v", err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, enf: enf, rdb: rdb, logs: logs}
+	return &fixture{srv: srv, h: h, enf: enf, rdb: rdb, logs: logs}
 }
 
 // response is one answer of the API.

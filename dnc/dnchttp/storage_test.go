@@ -3,10 +3,13 @@ package dnchttp_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/dncguard/dncguard/dnc/dnchttp"
 	"github.com/dncguard/dncguard/internal/redistest"
@@ -142,5 +145,72 @@ func TestRealRedis(t *testing.T) {
 	expectInternalError(t, f, s.Addr, port)
 	if !strings.Contains(f.logs.String(), s.Addr) {
 		t.Errorf("the log does not hold the cause:\n%s", f.logs.String())
+	}
+}
+
+// failingAuth is an Authenticator whose backend is down.
+type failingAuth struct{ err error }
+
+func (a failingAuth) Org(context.Context, string) (string, error) { return "", a.err }
+
+// failingDir is an OrgDirectory whose backend is down.
+type failingDir struct{ err error }
+
+func (d failingDir) HasUsers(context.Context, string) (bool, error) { return false, d.err }
+
+// An Authenticator or OrgDirectory that fails is 500 with the generic envelope on every
+// endpoint, whatever the body; the cause is logged, never sent, and nothing changes.
+func TestAuthFailure(t *testing.T) {
+	boom := errors.New("dial tcp 10.1.2.3:5432: connect: connection refused")
+	tokens, err := dnchttp.NewStaticTokens(map[string]string{tokA: orgA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := dnchttp.NewStaticOrgs(orgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		auth   dnchttp.Authenticator
+		orgs   dnchttp.OrgDirectory
+		logged string // the cause as the log shows it
+	}{
+		{"authenticator", failingAuth{boom}, dir, "authenticate: " + boom.Error()},
+		{"org directory", tokens, failingDir{boom}, "org directory: " + boom.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mr := miniredis.RunT(t)
+			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+			t.Cleanup(func() { _ = rdb.Close() })
+			enf, err := dnc.New(rdb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &syncBuffer{}
+			h, err := dnchttp.New(enf, tc.auth, tc.orgs, dnchttp.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			f := &fixture{srv: srv, h: h, enf: enf, rdb: rdb, mr: mr, logs: logs}
+			if err := enf.SetEnabled(ctxT(t), orgA, false); err != nil {
+				t.Fatal(err)
+			}
+			before := f.dump(t)
+			expectInternalError(t, f, "10.1.2.3", "5432", "refused")
+			for _, ep := range endpoints { // a bad body too: it is not looked at
+				expect(t, ep.method+" "+ep.path+" bad body", f.do(t, ep.method, ep.path, tokA, `{"enable": "junk"`),
+					500, failed(500, "internal error"))
+			}
+			f.unchanged(t, "requests with a failing "+tc.name, before)
+			if got := strings.Count(logs.String(), tc.logged); got != 2*len(endpoints) {
+				t.Errorf("the log holds %q %d times; want %d (once per request):\n%s", tc.logged, got, 2*len(endpoints), logs)
+			}
+			if strings.Contains(logs.String(), tokA) {
+				t.Errorf("the log holds a token:\n%s", logs)
+			}
+		})
 	}
 }

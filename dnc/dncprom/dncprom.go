@@ -12,11 +12,11 @@
 //	dnc_check_duration_seconds            histogram: how long a check took (for a batch,
 //	                                      its time divided by its size)
 //	dnc_check_storage_errors_total        counter: checks that failed because storage
-//	                                      failed or their context ended (dnc.ErrUnavailable)
+//	                                      failed or their context ended (decisions of
+//	                                      reason dnc.ReasonUnavailable)
 package dncprom
 
 import (
-	"errors"
 	"time"
 
 	"github.com/dncguard/dncguard/dnc"
@@ -57,11 +57,13 @@ func New(reg prometheus.Registerer) *Observer {
 	return o
 }
 
-// Decided records one decision; it implements dnc.Observer.
-func (o *Observer) Decided(_ string, d dnc.Decision, took time.Duration, err error) {
+// Decided records one decision; it implements dnc.Observer. A decision counts as a
+// storage error by its reason, dnc.ReasonUnavailable, not by err: in a batch, err is
+// the batch's error and also comes with the decisions of invalid numbers.
+func (o *Observer) Decided(_ string, d dnc.Decision, took time.Duration, _ error) {
 	o.decisions.WithLabelValues(string(d.Reason)).Inc()
 	o.latency.Observe(took.Seconds())
-	if errors.Is(err, dnc.ErrUnavailable) {
+	if d.Reason == dnc.ReasonUnavailable {
 		o.storageErrors.Inc()
 	}
 }

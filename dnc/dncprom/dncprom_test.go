@@ -71,3 +71,38 @@ dnc_decisions_total{reason="unavailable"} 1
 		}
 	}
 }
+
+// With storage down, a batch of one valid and two invalid numbers is one storage error
+// (the valid number's), though the batch's error comes with all three decisions.
+func TestStorageErrorsInBatch(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	reg := prometheus.NewPedanticRegistry()
+	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr.Close()
+	ds, err := enf.CheckMany(context.Background(), "acme", []string{"junk", "+12125551234", "x"})
+	if !errors.Is(err, dnc.ErrUnavailable) || len(ds) != 3 || ds[1].Reason != dnc.ReasonUnavailable ||
+		ds[0].Reason != dnc.ReasonInvalidNumber || ds[2].Reason != dnc.ReasonInvalidNumber {
+		t.Fatalf("CheckMany with Redis gone = %+v, %v; want invalid, unavailable, invalid and ErrUnavailable", ds, err)
+	}
+	want := `
+# HELP dnc_check_storage_errors_total DNC checks that failed because storage failed or their context ended.
+# TYPE dnc_check_storage_errors_total counter
+dnc_check_storage_errors_total 1
+# HELP dnc_decisions_total DNC decisions, by reason.
+# TYPE dnc_decisions_total counter
+dnc_decisions_total{reason="disabled"} 0
+dnc_decisions_total{reason="invalid_number"} 2
+dnc_decisions_total{reason="invalid_org"} 0
+dnc_decisions_total{reason="listed"} 0
+dnc_decisions_total{reason="not_listed"} 0
+dnc_decisions_total{reason="unavailable"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "dnc_decisions_total", "dnc_check_storage_errors_total"); err != nil {
+		t.Error(err)
+	}
+}

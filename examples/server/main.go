@@ -11,7 +11,11 @@
 //	DNC_ORGS        the orgs that have users, comma-separated; when unset, every org named
 //	                in DNC_API_TOKENS (set but empty: none, so every request is 404)
 //
+// Each org must be a valid org id (dnc.ValidOrg): the server refuses to start otherwise.
 // With no tokens configured it still starts, says so, and answers every API request 401.
+// Phone numbers in API requests carry their country code, as in the hosted product
+// (POST /api/dnc/check takes a "region" for national numbers), so the server has no
+// region setting.
 // It binds to loopback unless -addr says otherwise, logs with log/slog to standard
 // error (never tokens, never query strings), and on SIGINT or SIGTERM stops accepting
 // requests and lets those in flight finish (up to 10 s).
@@ -57,74 +61,25 @@ func main() {
 
 // run serves until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	redisURL := fs.String("redis", "", "Redis URL (redis://[user:password@]host:port/db or rediss://...); default: an embedded miniredis")
-	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL (redis://host:port?addr=host2:port2&addr=...)")
-	region := fs.String("region", "US", "default region of the Enforcer (ISO 3166-1 alpha-2)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-
-	env, _ := lookupEnv("DNC_API_TOKENS")
-	tokens, err := dnchttp.ParseTokens(env)
-	if err != nil {
-		return fmt.Errorf("DNC_API_TOKENS: %w", err)
-	}
-	auth, err := dnchttp.NewStaticTokens(tokens)
-	if err != nil {
-		return fmt.Errorf("DNC_API_TOKENS: %w", err)
-	}
-	orgs := auth.Orgs()
-	if v, set := lookupEnv("DNC_ORGS"); set {
-		orgs = splitList(v)
-	}
-	if len(tokens) == 0 {
-		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,...")
-	}
-	for _, o := range auth.Orgs() {
-		if !slices.Contains(orgs, o) {
-			log.Warn("an org of DNC_API_TOKENS is not in DNC_ORGS: its requests will get 404", "org", o)
-		}
-	}
-
-	rdb, closeRedis, err := openRedis(ctx, *redisURL, *clusterURL, log)
+	addr, h, closeRedis, err := setup(ctx, args, lookupEnv, stderr, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)), dnc.WithDefaultRegion(*region))
-	if err != nil {
-		return err
-	}
-	api, err := dnchttp.New(enf, auth, dnchttp.NewStaticOrgs(orgs...), dnchttp.WithLogger(log))
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api)
-
 	srv := &http.Server{
-		Handler:           accessLog(log, mux),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "tokens", len(tokens), "orgs", len(orgs))
+	log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -140,6 +95,90 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// setup reads the flags and the environment, opens Redis, and returns the address to
+// listen on, the server's handler, and a function that closes Redis.
+func setup(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, log *slog.Logger) (addr string, h http.Handler, closeRedis func(), err error) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	redisURL := fs.String("redis", "", "Redis URL (redis://[user:password@]host:port/db or rediss://...); default: an embedded miniredis")
+	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL (redis://host:port?addr=host2:port2&addr=...)")
+	if err := fs.Parse(args); err != nil {
+		return "", nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return "", nil, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	env, _ := lookupEnv("DNC_API_TOKENS")
+	tokens, err := dnchttp.ParseTokens(env)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("DNC_API_TOKENS: %w", err)
+	}
+	auth, err := dnchttp.NewStaticTokens(tokens)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("DNC_API_TOKENS: %w", err)
+	}
+	orgs := auth.Orgs()
+	if v, set := lookupEnv("DNC_ORGS"); set {
+		orgs = splitList(v)
+	}
+	dir, err := dnchttp.NewStaticOrgs(orgs...)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("DNC_ORGS: %w", err)
+	}
+	if len(tokens) == 0 {
+		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,...")
+	}
+	for _, o := range auth.Orgs() {
+		if !slices.Contains(orgs, o) {
+			log.Warn("an org of DNC_API_TOKENS is not in DNC_ORGS: its requests will get 404", "org", o)
+		}
+	}
+	log.Info("configured", "tokens", len(tokens), "orgs", len(orgs))
+
+	rdb, closeRedis, err := openRedis(ctx, *redisURL, *clusterURL, log)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)))
+	if err == nil {
+		h, err = newHandler(enf, auth, dir, reg, log)
+	}
+	if err != nil {
+		closeRedis()
+		return "", nil, nil, err
+	}
+	return addr, h, closeRedis, nil
+}
+
+// newHandler returns the server's handler: GET and HEAD of exactly /metrics serve reg's
+// metrics, and every other request goes as it is to the DNC API over enf, which answers
+// unknown and unclean paths ("/api/dnc//list", "/api/dnc/x/../list") with its JSON 404.
+// (An http.ServeMux in front would answer those with a redirect to the cleaned path.)
+// Every request is logged.
+func newHandler(enf *dnc.Enforcer, auth dnchttp.Authenticator, orgs dnchttp.OrgDirectory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	api, err := dnchttp.New(enf, auth, orgs, dnchttp.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return accessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed: /metrics allows GET and HEAD", http.StatusMethodNotAllowed)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})), nil
 }
 
 // openRedis returns the client of the Redis to use, checked with a PING when it is a
