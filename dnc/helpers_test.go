@@ -3,7 +3,6 @@ package dnc_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -90,70 +90,10 @@ func org(t *testing.T) string {
 	return fmt.Sprintf("%s-%d", name, orgSeq.Add(1))
 }
 
-// allKeys returns every key in rdb, on every master of a cluster.
-func allKeys(t *testing.T, rdb redis.UniversalClient) []string {
-	t.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	scan := func(ctx context.Context, c *redis.Client) error {
-		it := c.Scan(ctx, 0, "*", 1000).Iterator()
-		for it.Next(ctx) {
-			mu.Lock()
-			keys = append(keys, it.Val())
-			mu.Unlock()
-		}
-		return it.Err()
-	}
-	var err error
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
-		t.Fatalf("allKeys: unsupported client %T", rdb)
-	}
-	if err != nil {
-		t.Fatalf("scan keys: %v", err)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func allKeys(t *testing.T, rdb redis.UniversalClient) []string { return redistest.Keys(t, rdb) }
 
 // snapshot returns every key and its contents, to prove that a failed call wrote nothing.
-func snapshot(t *testing.T, rdb redis.UniversalClient) string {
-	t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	for _, k := range allKeys(t, rdb) {
-		typ, err := rdb.Type(ctx, k).Result()
-		if err != nil {
-			t.Fatalf("TYPE %s: %v", k, err)
-		}
-		var v any
-		switch typ {
-		case "string":
-			v, err = rdb.Get(ctx, k).Result()
-		case "set":
-			var m []string
-			m, err = rdb.SMembers(ctx, k).Result()
-			slices.Sort(m)
-			v = m
-		case "hash":
-			v, err = rdb.HGetAll(ctx, k).Result() // fmt prints maps sorted
-		case "zset":
-			v, err = rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
-		default:
-			t.Fatalf("key %s has unexpected type %s", k, typ)
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", k, err)
-		}
-		fmt.Fprintf(&b, "%s %s %v\n", k, typ, v)
-	}
-	return b.String()
-}
+func snapshot(t *testing.T, rdb redis.UniversalClient) string { return redistest.Snapshot(t, rdb) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

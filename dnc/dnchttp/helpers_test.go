@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/dncguard/dncguard/dnc/dnchttp"
+	"github.com/dncguard/dncguard/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -186,45 +185,9 @@ func expect(t *testing.T, what string, r response, code int, want map[string]any
 	}
 }
 
-// dump returns every key of the fixture's Redis and its whole value, one line each,
-// sorted, to prove that a failed request changed nothing.
-func (f *fixture) dump(t *testing.T) string {
-	t.Helper()
-	ctx := ctxT(t)
-	keys, err := f.rdb.Keys(ctx, "*").Result() // test servers only: never a shared Redis
-	if err != nil {
-		t.Fatalf("KEYS: %v", err)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		typ, err := f.rdb.Type(ctx, k).Result()
-		if err != nil {
-			t.Fatalf("TYPE %s: %v", k, err)
-		}
-		var v any
-		switch typ {
-		case "string":
-			v, err = f.rdb.Get(ctx, k).Result()
-		case "set":
-			var m []string
-			m, err = f.rdb.SMembers(ctx, k).Result()
-			slices.Sort(m)
-			v = m
-		case "hash":
-			v, err = f.rdb.HGetAll(ctx, k).Result() // fmt prints maps sorted
-		case "zset":
-			v, err = f.rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
-		default:
-			t.Fatalf("key %s has unexpected type %s", k, typ)
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", k, err)
-		}
-		fmt.Fprintf(&b, "%s %s %v\n", k, typ, v)
-	}
-	return b.String()
-}
+// dump returns every key of the fixture's Redis and its whole value, to prove that a
+// failed request changed nothing.
+func (f *fixture) dump(t *testing.T) string { return redistest.Snapshot(t, f.rdb) }
 
 // unchanged fails the test if Redis differs from before.
 func (f *fixture) unchanged(t *testing.T, what, before string) {
