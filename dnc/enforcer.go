@@ -2,7 +2,6 @@ package dnc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 	"unicode"
@@ -30,7 +29,7 @@ type Decision struct {
 	Skip   bool   // true: do not dial
 	Reason Reason // why
 	Number string // the number in E.164, or "" when it could not be normalized
-	Entry  *Entry // for ReasonListed from Check: the list entry that matched; else nil
+	Entry  *Entry // for ReasonListed from Check: the entry that matched (the number alone if its stored metadata is unreadable); else nil
 }
 
 // Entry is one listed number and what is known of it.
@@ -148,10 +147,6 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 	}
 	state, entry, err := e.st.Check(ctx, org, n, e.cfg.defaultEnabled)
 	if err != nil {
-		if state == store.Listed && entry.Number != "" && errors.Is(err, store.ErrBadReply) {
-			// Listed, but its entry's metadata could not be decoded: still listed.
-			return Decision{Skip: true, Reason: ReasonListed, Number: n}, nil
-		}
 		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
 	switch state {

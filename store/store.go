@@ -133,9 +133,9 @@ const (
 
 // Check reports in one round trip (one HMGET) whether DNC is enabled for org
 // (defaultEnabled when never set) and, if so, whether number is listed; for a listed
-// number it also returns its entry. On a reply it cannot read it answers Listed and an
-// error wrapping ErrBadReply; when only the entry's metadata is unreadable, the Entry
-// carries the number.
+// number it also returns its entry (the number alone when its metadata cannot be
+// decoded). On a reply it cannot read it answers Listed and an error wrapping
+// ErrBadReply.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
 	vals, err := s.rdb.HMGet(ctx, entriesKey(s.prefix, org), number, toggleField).Result()
 	if err != nil {
@@ -155,8 +155,10 @@ func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bo
 	case nil:
 		return NotListed, Entry{}, nil
 	case string:
-		e, err := decodeEntry(number, v)
-		return Listed, e, err // listed whatever the metadata says
+		// Listed whatever the metadata says: an entry that cannot be decoded still
+		// lists its number, and comes back with the number alone.
+		e, _ := decodeEntry(number, v)
+		return Listed, e, nil
 	default:
 		return Listed, Entry{}, fmt.Errorf("%w: check: entry %T", ErrBadReply, v)
 	}
