@@ -18,7 +18,7 @@
 //     "tel:+1-212-555-1234" alike.
 //   - An organization that never set the switch is enforced (see [WithDefaultEnabled]).
 //     When it is switched off, every number may be called.
-//   - A check is one Redis round trip: one HMGET reads the org's switch and the number's
+//   - A check is one Redis round trip: one read-only script reads the org's switch and the number's
 //     entry together.
 //   - It fails closed: an invalid number, an invalid org id, a Redis error or an ended
 //     context all answer "skip" together with an error. Only [WithFailOpen] changes that,

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/dncguard/dncguard/phone"
 	"github.com/dncguard/dncguard/store"
@@ -33,7 +31,16 @@ type Decision struct {
 }
 
 // Entry is one listed number and what is known of it.
-type Entry = store.Entry
+type Entry struct {
+	ID          string    // opaque and stable for the life of the entry: 24 lower-case hex digits
+	Number      string    // E.164
+	Type        string    // classification, e.g. "customer_request"; may be empty
+	BatchID     string    // the campaign or batch the opt-out came from; may be empty
+	RequestUUID string    // the call or request that produced the opt-out; may be empty
+	CreatedAt   time.Time // when it was listed, to the millisecond, UTC
+}
+
+func fromStore(e store.Entry) Entry { return Entry(e) }
 
 // Observer is told of every decision, for metrics and logs. Its method must be safe for
 // concurrent use and quick: it runs on the caller's goroutine before the check returns.
@@ -155,7 +162,7 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 	case store.NotListed:
 		return Decision{Reason: ReasonNotListed, Number: n}, nil
 	default:
-		listed := entry // a copy, so that only this branch allocates
+		listed := fromStore(entry) // a copy, so that only this branch allocates
 		return Decision{Skip: true, Reason: ReasonListed, Number: n, Entry: &listed}, nil
 	}
 }
@@ -274,30 +281,15 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 }
 
 // ValidOrg returns nil if org is a valid org id, else an error wrapping ErrInvalidOrg
-// that says why. It is the check every method that takes an org makes first; call it
-// to reject an org id up front, when reading configuration for example.
+// that says why: 1 to 128 bytes of printable UTF-8, no white space, no "{" or "}" (they
+// would break the Redis Cluster hash tag). It is the check every method that takes an
+// org makes first; call it to reject an org id up front, when reading configuration
+// for example.
 func ValidOrg(org string) error { return validOrg(org) }
 
-// validOrg checks an org id: 1 to 128 bytes of printable UTF-8, no white space, no "{"
-// or "}" (they would break the Redis Cluster hash tag).
 func validOrg(org string) error {
-	if len(org) == 0 || len(org) > 128 {
-		return fmt.Errorf("%w: length %d, want 1 to 128 bytes", ErrInvalidOrg, len(org))
-	}
-	for i := 0; i < len(org); {
-		c := org[i]
-		if c < utf8.RuneSelf {
-			if c <= ' ' || c == 0x7f || c == '{' || c == '}' {
-				return fmt.Errorf("%w: %q: byte %d is %q", ErrInvalidOrg, org, i, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(org[i:])
-		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return fmt.Errorf("%w: %q: not printable at byte %d", ErrInvalidOrg, org, i)
-		}
-		i += size
+	if err := store.CheckOrg(org); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOrg, err)
 	}
 	return nil
 }

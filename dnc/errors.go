@@ -41,6 +41,13 @@ var (
 	// Entry, EntryByID and List; a check of a listed number with a corrupt entry still
 	// answers listed.
 	ErrCorrupt = errors.New("dnc: unreadable data in storage")
+	// ErrSchema: the org's data in Redis is of another storage layout version than this
+	// library reads (an older release's, say). Nothing is read or written; a check
+	// answers skip. Returned, with ErrUnavailable, by every method that talks to Redis.
+	ErrSchema = errors.New("dnc: stored data of another layout version")
+	// ErrSearchTooBroad: List was asked to search, by something other than one full
+	// number, a list too long to read in one request. It matches ErrInvalidArgument.
+	ErrSearchTooBroad = fmt.Errorf("%w: search needs a full number on a list this long", ErrInvalidArgument)
 )
 
 // NumberError reports a number that could not be normalized. It matches
@@ -65,6 +72,9 @@ func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err}
 func unavailable(ctx context.Context, op string, err error) error {
 	if errors.Is(err, store.ErrBadReply) {
 		return fmt.Errorf("%w: %s: %w", ErrCorrupt, op, err)
+	}
+	if errors.Is(err, store.ErrSchema) {
+		return fmt.Errorf("%w: %w: %s: %w", ErrUnavailable, ErrSchema, op, err)
 	}
 	cerr := ctx.Err()
 	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {

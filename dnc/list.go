@@ -2,7 +2,9 @@ package dnc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/dncguard/dncguard/phone"
@@ -101,7 +103,7 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	if !flags[0] {
 		return Entry{}, fmt.Errorf("%w: %s", ErrExists, n)
 	}
-	return entries[0], nil // with the id and creation time that were written
+	return fromStore(entries[0]), nil // with the id and creation time that were written
 }
 
 // Remove unlists numbers for org, each normalized as checks normalize, and returns how
@@ -159,7 +161,7 @@ func (e *Enforcer) Entry(ctx context.Context, org, number string) (Entry, error)
 		return Entry{}, &NumberError{Input: number, Err: err}
 	}
 	got, ok, err := e.st.Get(ctx, org, n)
-	return found(ctx, got, ok, err, "entry")
+	return found(ctx, fromStore(got), ok, err, "entry")
 }
 
 // EntryByID returns org's entry with the given id, ErrInvalidID for an id no entry
@@ -172,7 +174,7 @@ func (e *Enforcer) EntryByID(ctx context.Context, org, id string) (Entry, error)
 		return Entry{}, fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
 	got, ok, err := e.st.GetByID(ctx, org, id)
-	return found(ctx, got, ok, err, "entry by id")
+	return found(ctx, fromStore(got), ok, err, "entry by id")
 }
 
 // DeleteByID unlists the number of org's entry with the given id and returns its E.164
@@ -209,7 +211,7 @@ func found(ctx context.Context, got Entry, ok bool, err error, op string) (Entry
 type ListOptions struct {
 	Offset int    // entries to pass over, >= 0
 	Limit  int    // page size, 1 to 1,000
-	Search string // keep only entries whose number, type or request UUID contains it, any case; "" keeps all
+	Search string // see List; "" keeps all
 }
 
 // Page is one page of an org's entries, newest first, and how many entries match in all.
@@ -218,31 +220,104 @@ type Page struct {
 	Total   int64
 }
 
-// List returns one page of org's entries, newest first. Without Search it is one round
-// trip whatever the list's size; with Search it reads the whole list (in chunks, never
-// blocking Redis), so its cost grows with the list.
+// List returns one page of org's entries, newest first, and the exact count of entries
+// (or of matches). Without Search it is one round trip whose cost does not grow with
+// the list or the offset.
+//
+// Search keeps the entries whose number begins with the search's digits, written in any
+// format with or without the country code ("+1212", "212555", "(212) 555-12" under
+// region US), or whose type, batchId or requestUUID equals the search, in any case. It
+// reads the listing newest first in short scripts (never holding Redis for long), so its
+// cost grows with the list: on a list longer than 200,000 entries a search that is not
+// one full valid number fails with ErrSearchTooBroad (one full number is found in one
+// round trip whatever the list's size).
 func (e *Enforcer) List(ctx context.Context, org string, o ListOptions) (Page, error) {
 	if err := validOrg(org); err != nil {
 		return Page{}, err
 	}
-	if o.Offset < 0 || o.Limit < 1 || o.Limit > 1000 {
-		return Page{}, fmt.Errorf("%w: offset %d, limit %d: want offset >= 0, limit 1 to 1000", ErrInvalidArgument, o.Offset, o.Limit)
+	if o.Offset < 0 || o.Limit < 1 || o.Limit > store.MaxListLimit {
+		return Page{}, fmt.Errorf("%w: offset %d, limit %d: want offset >= 0, limit 1 to %d", ErrInvalidArgument, o.Offset, o.Limit, store.MaxListLimit)
 	}
 	var (
-		entries []Entry
-		total   int64
-		err     error
+		got   []store.Entry
+		total int64
+		err   error
 	)
 	if o.Search == "" {
-		entries, total, err = e.st.List(ctx, org, o.Offset, o.Limit)
+		got, total, err = e.st.List(ctx, org, o.Offset, o.Limit)
+		if err != nil {
+			err = unavailable(ctx, "list", err)
+		}
 	} else {
-		entries, total, err = e.st.Search(ctx, org, o.Search, o.Offset, o.Limit)
+		got, total, err = e.search(ctx, org, o)
 	}
 	if err != nil {
-		return Page{}, unavailable(ctx, "list", err)
+		return Page{}, err
 	}
-	if entries == nil {
-		entries = []Entry{}
+	entries := make([]Entry, len(got))
+	for i, g := range got {
+		entries[i] = fromStore(g)
 	}
 	return Page{Entries: entries, Total: total}, nil
+}
+
+func (e *Enforcer) search(ctx context.Context, org string, o ListOptions) ([]store.Entry, int64, error) {
+	q := store.Query{Prefixes: e.prefixes(o.Search), Text: strings.TrimSpace(o.Search)}
+	got, total, err := e.st.Search(ctx, org, q, o.Offset, o.Limit)
+	if errors.Is(err, store.ErrSearchTooBroad) {
+		n, nerr := phone.Normalize(o.Search, e.cfg.region)
+		if nerr != nil {
+			return nil, 0, fmt.Errorf("%w: %w", ErrSearchTooBroad, err)
+		}
+		one, ok, gerr := e.st.Get(ctx, org, n)
+		switch {
+		case gerr != nil:
+			return nil, 0, unavailable(ctx, "list", gerr)
+		case !ok:
+			return []store.Entry{}, 0, nil
+		case o.Offset > 0:
+			return []store.Entry{}, 1, nil
+		}
+		return []store.Entry{one}, 1, nil
+	}
+	if err != nil {
+		return nil, 0, unavailable(ctx, "list", err)
+	}
+	return got, total, nil
+}
+
+// prefixes returns the E.164 digit prefixes a search's digits may stand for: the digits
+// as written when they start with "+" (or "00"/the region's international prefix is not
+// read: a search is not a dialled string); otherwise the digits with the country code
+// and, in the region's national format, without its national prefix ("(020) 7946" in GB
+// is +44 20 7946). A search with anything but digits and formatting has none.
+func (e *Enforcer) prefixes(search string) []string {
+	s := strings.TrimSpace(search)
+	var digits strings.Builder
+	plus := false
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case r == '+' && i == 0:
+			plus = true
+		case strings.ContainsRune(" ()-./", r):
+		default:
+			return nil
+		}
+	}
+	d := digits.String()
+	if d == "" || len(d) > 15 {
+		return nil
+	}
+	if plus {
+		return []string{d}
+	}
+	out := []string{d}
+	cc := phone.CountryCode(e.cfg.region)
+	national := strings.TrimPrefix(d, phone.NationalPrefix(e.cfg.region))
+	if cc != "" && national != "" && !strings.HasPrefix(d, cc) {
+		out = append(out, cc+national)
+	}
+	return out
 }

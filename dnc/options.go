@@ -2,8 +2,9 @@ package dnc
 
 import (
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/dncguard/dncguard/store"
 )
 
 // An Option configures an Enforcer. The zero configuration (no options) works: region
@@ -31,8 +32,8 @@ func WithDefaultRegion(region string) Option {
 // change the keys' Redis Cluster hash slot).
 func WithKeyPrefix(prefix string) Option {
 	return func(c *config) error {
-		if prefix == "" || strings.ContainsAny(prefix, "{}") {
-			return fmt.Errorf("%w: key prefix %q: must be non-empty, without { or }", ErrInvalidArgument, prefix)
+		if err := store.CheckPrefix(prefix); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		c.prefix = prefix
 		return nil

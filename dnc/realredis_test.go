@@ -8,61 +8,7 @@ import (
 
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/dncguard/dncguard/internal/redistest"
-	"github.com/dncguard/dncguard/store"
-	"github.com/redis/go-redis/v9"
 )
-
-// TestClusterKeysShareOneSlot proves on a real Redis Cluster what miniredis cannot: every
-// key of an org hashes to one slot, so the check and write scripts never cross slots.
-func TestClusterKeysShareOneSlot(t *testing.T) {
-	c := redistest.StartCluster(t)
-	rdb := c.Client(t)
-	ctx := ctxT(t)
-	e := newEnforcer(t, rdb)
-	for _, o := range []string{"acme", "globex-eu", "org:with:colons", "ünïcode"} {
-		if err := e.SetEnabled(ctx, o, true); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{Type: "complaint"}); err != nil {
-			t.Fatal(err)
-		}
-		// Every key the schema names hashes to the slot of "{org}".
-		want, err := rdb.ClusterKeySlot(ctx, "{"+o+"}").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys := store.New(rdb, "dnc").Keys(o)
-		for _, k := range keys {
-			slot, err := rdb.ClusterKeySlot(ctx, k).Result()
-			if err != nil || slot != want {
-				t.Errorf("org %q: key %s in slot %d, %v; want %d", o, k, slot, err, want)
-			}
-		}
-		// And the keys that exist are exactly the schema's, all on one node.
-		var found []string
-		for _, n := range c.Nodes {
-			nc := redis.NewClient(&redis.Options{Addr: n.Addr})
-			ks, err := nc.Keys(ctx, "dnc:{"+o+"}:*").Result()
-			_ = nc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ks) > 0 && len(found) > 0 {
-				t.Errorf("org %q: keys on more than one node", o)
-			}
-			found = append(found, ks...)
-		}
-		if len(found) != len(keys) {
-			t.Errorf("org %q: %d keys exist %v; the schema names %d %v", o, len(found), found, len(keys), keys)
-		}
-	}
-	// The orgs above do not all share one slot: the test would prove nothing if they did.
-	s1, _ := rdb.ClusterKeySlot(ctx, "{acme}").Result()
-	s2, _ := rdb.ClusterKeySlot(ctx, "{globex-eu}").Result()
-	if s1 == s2 {
-		t.Fatalf("test orgs share slot %d", s1)
-	}
-}
 
 // TestFailClosedStoppedServer: with the server gone, every check answers skip.
 func TestFailClosedStoppedServer(t *testing.T) {

@@ -2,10 +2,8 @@ package dnc_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -56,9 +54,7 @@ func runSuite(t *testing.T, b backend) {
 		{"EndedContext", testEndedContext},
 		{"InjectedFailure", testInjectedFailure},
 		{"Concurrent", testConcurrent},
-		{"ForeignData", testForeignData},
 		{"StaleID", testStaleID},
-		{"KeysStayInStep", testKeysStayInStep},
 		{"Observer", testObserver},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
@@ -267,14 +263,12 @@ func testAddRemoveCount(t *testing.T, rdb redis.UniversalClient) {
 	if c, _ := e.Count(ctx, o); c != 1 {
 		t.Fatalf("Count after Remove = %d; want 1", c)
 	}
-	// Removing every number leaves no key behind but the ones that still hold data.
+	// Removing every number empties the list.
 	if _, err := e.Remove(ctx, o, "(415) 555-2671"); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range allKeys(t, rdb) {
-		if strings.Contains(k, "{"+o+"}") {
-			t.Errorf("key %s left after the list was emptied", k)
-		}
+	if p, err := e.List(ctx, o, dnc.ListOptions{Limit: 10}); err != nil || p.Total != 0 || len(p.Entries) != 0 {
+		t.Errorf("List of an emptied list = %+v, %v; want nothing", p, err)
 	}
 	// A large add crosses the store's chunk size.
 	nums := make([]string, 1500)
@@ -557,12 +551,23 @@ func testListAndSearch(t *testing.T, rdb redis.UniversalClient) {
 		clock = clock.Add(time.Second)
 		return clock
 	}))
-	numbers := []string{"+12125550100", "+12125550101", "+12125550102", "+12125550103", "+12125550104"}
+	numbers := []string{"+12125550100", "+12125550101", "+12125550102", "+13125550103", "+442079460104"}
 	types := []string{"complaint", "customer_request", "Complaint", "litigator", "customer_request"}
+	batches := []string{"b-1", "b-1", "B-2", "", "b-2"}
 	for i, n := range numbers {
-		if _, err := e.AddEntry(ctx, o, n, dnc.Meta{Type: types[i], RequestUUID: fmt.Sprintf("REQ-%d-abc", i)}); err != nil {
+		if _, err := e.AddEntry(ctx, o, n, dnc.Meta{Type: types[i], BatchID: batches[i], RequestUUID: fmt.Sprintf("REQ-%d-abc", i)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	const uuid = "123E4567-E89B-12D3-A456-426614174000"
+	if _, err := e.AddEntry(ctx, o, "+12125550105", dnc.Meta{RequestUUID: uuid}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Remove(ctx, o, "+12125550105"); n != 1 || err != nil {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+	if _, err := e.AddEntry(ctx, o, "+12125550106", dnc.Meta{RequestUUID: uuid}); err != nil {
+		t.Fatal(err)
 	}
 	page := func(opts dnc.ListOptions) (nums []string, total int64) {
 		t.Helper()
@@ -582,14 +587,25 @@ func testListAndSearch(t *testing.T, rdb redis.UniversalClient) {
 			t.Errorf("List(%+v) = %v (total %d); want %v (total %d)", opts, got, total, want, wantTotal)
 		}
 	}
-	check(dnc.ListOptions{Limit: 2}, []string{"+12125550104", "+12125550103"}, 5)
-	check(dnc.ListOptions{Offset: 2, Limit: 2}, []string{"+12125550102", "+12125550101"}, 5)
-	check(dnc.ListOptions{Offset: 4, Limit: 2}, []string{"+12125550100"}, 5)
-	check(dnc.ListOptions{Offset: 9, Limit: 2}, nil, 5)
+	check(dnc.ListOptions{Limit: 2}, []string{"+12125550106", "+442079460104"}, 6)
+	check(dnc.ListOptions{Offset: 2, Limit: 2}, []string{"+13125550103", "+12125550102"}, 6)
+	check(dnc.ListOptions{Offset: 5, Limit: 2}, []string{"+12125550100"}, 6)
+	check(dnc.ListOptions{Offset: 9, Limit: 2}, nil, 6)
+	// type, batchId and requestUUID: equal in any case
 	check(dnc.ListOptions{Limit: 10, Search: "COMPLAINT"}, []string{"+12125550102", "+12125550100"}, 2)
-	check(dnc.ListOptions{Limit: 10, Search: "req-3"}, []string{"+12125550103"}, 1)
-	check(dnc.ListOptions{Limit: 1, Offset: 1, Search: "customer"}, []string{"+12125550101"}, 2)
-	check(dnc.ListOptions{Limit: 10, Search: "0104"}, []string{"+12125550104"}, 1)
+	check(dnc.ListOptions{Limit: 1, Offset: 1, Search: "Customer_Request"}, []string{"+12125550101"}, 2)
+	check(dnc.ListOptions{Limit: 10, Search: "b-2"}, []string{"+442079460104", "+12125550102"}, 2)
+	check(dnc.ListOptions{Limit: 10, Search: "req-3-ABC"}, []string{"+13125550103"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: strings.ToLower(uuid)}, []string{"+12125550106"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: "req-3"}, nil, 0)
+	check(dnc.ListOptions{Limit: 10, Search: "customer"}, nil, 0)
+	// a number's leading digits, in any format, with or without the country code
+	check(dnc.ListOptions{Limit: 10, Search: "+1212"}, []string{"+12125550106", "+12125550102", "+12125550101", "+12125550100"}, 4)
+	check(dnc.ListOptions{Limit: 10, Search: "(312) 555-01"}, []string{"+13125550103"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: "212555010"}, []string{"+12125550106", "+12125550102", "+12125550101", "+12125550100"}, 4)
+	check(dnc.ListOptions{Limit: 10, Search: "+44 20 7946"}, []string{"+442079460104"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: "+1 212-555-0102"}, []string{"+12125550102"}, 1)
+	check(dnc.ListOptions{Limit: 10, Search: "0104"}, nil, 0)
 	check(dnc.ListOptions{Limit: 10, Search: "nothing-matches"}, nil, 0)
 	for _, bad := range []dnc.ListOptions{{Limit: 0}, {Limit: 1001}, {Offset: -1, Limit: 1}} {
 		if _, err := e.List(ctx, o, bad); !errors.Is(err, dnc.ErrInvalidArgument) {
@@ -597,7 +613,12 @@ func testListAndSearch(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 	p, _ := e.List(ctx, o, dnc.ListOptions{Limit: 1})
-	if en := p.Entries[0]; en.Type != "customer_request" || en.RequestUUID != "REQ-4-abc" || en.ID == "" ||
+	if en := p.Entries[0]; en.RequestUUID != uuid || en.ID == "" ||
+		!en.CreatedAt.Equal(time.Date(2026, 1, 1, 0, 0, 7, 0, time.UTC)) {
+		t.Errorf("List entry = %+v", en)
+	}
+	p, _ = e.List(ctx, o, dnc.ListOptions{Limit: 1, Offset: 1})
+	if en := p.Entries[0]; en.Type != "customer_request" || en.BatchID != "b-2" || en.RequestUUID != "REQ-4-abc" ||
 		!en.CreatedAt.Equal(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC)) {
 		t.Errorf("List entry = %+v", en)
 	}
@@ -757,69 +778,27 @@ func testConcurrent(t *testing.T, rdb redis.UniversalClient) {
 	}
 }
 
-// testForeignData: values the library did not write under its keys must not make a check
-// answer "dial" wrongly, nor crash it.
-func testForeignData(t *testing.T, rdb redis.UniversalClient) {
-	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
-	if _, err := e.Add(ctx, o, "+14155552671"); err != nil {
-		t.Fatal(err)
-	}
-	// A corrupt entry: the number is still listed.
-	entries := "dnc:{" + o + "}:entries"
-	if err := rdb.HSet(ctx, entries, "+14155552671", "{not json").Err(); err != nil {
-		t.Fatal(err)
-	}
-	d, err := e.Check(ctx, o, "+14155552671")
-	if err != nil || !d.Skip || d.Reason != dnc.ReasonListed {
-		t.Errorf("Check with a corrupt entry = %+v, %v; want skip, listed", d, err)
-	}
-	if _, err := e.Entry(ctx, o, "+14155552671"); !errors.Is(err, dnc.ErrCorrupt) {
-		t.Errorf("Entry of a corrupt entry = %v; want ErrCorrupt", err)
-	}
-	if _, err := e.List(ctx, o, dnc.ListOptions{Limit: 10}); !errors.Is(err, dnc.ErrCorrupt) {
-		t.Errorf("List over a corrupt entry = %v; want ErrCorrupt", err)
-	}
-	// The list key holding another type: the check fails, closed.
-	if err := rdb.Del(ctx, entries).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rdb.Set(ctx, entries, "oops", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	d, err = e.Check(ctx, o, "+14155552672")
-	if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, dnc.ErrUnavailable) {
-		t.Errorf("Check with a foreign list key = %+v, %v; want skip, unavailable", d, err)
-	}
-	ds, err := e.CheckMany(ctx, o, []string{"+14155552672"})
-	if !ds[0].Skip || !errors.Is(err, dnc.ErrUnavailable) {
-		t.Errorf("CheckMany with a foreign list key = %+v, %v; want skip, unavailable", ds, err)
-	}
-	if on, err := e.Enabled(ctx, o); !on || err == nil {
-		t.Errorf("Enabled with a foreign list key = %v, %v; want true and an error", on, err)
-	}
-	// A switch value other than "0" is read as enabled, never as disabled.
-	if err := rdb.Del(ctx, entries).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Add(ctx, o, "+14155552672"); err != nil {
-		t.Fatal(err)
-	}
-	if err := rdb.HSet(ctx, entries, "enabled", "false").Err(); err != nil {
-		t.Fatal(err)
-	}
-	mustSkip(t, e, o, "+14155552672", true)
-}
-
-// testStaleID: an id left behind by a corrupt entry never reads or deletes the entry
-// that the number gets when it is listed again.
+// testStaleID: the id of a removed entry never reads or deletes the entry that the
+// number gets when it is listed again, nor does another org's id.
 func testStaleID(t *testing.T, rdb redis.UniversalClient) {
 	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
 	old, err := e.AddEntry(ctx, o, "+14155552671", dnc.Meta{Type: "old"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.HSet(ctx, "dnc:{"+o+"}:entries", "+14155552671", "{not json").Err(); err != nil {
+	other := org(t)
+	theirs, err := e.AddEntry(ctx, other, "+14155552671", dnc.Meta{Type: "theirs"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if theirs.ID == old.ID {
+		t.Errorf("two orgs' entries of one number share the id %s", old.ID)
+	}
+	if got, err := e.EntryByID(ctx, o, theirs.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Errorf("EntryByID(another org's id) = %+v, %v; want ErrNotFound", got, err)
+	}
+	if n, err := e.DeleteByID(ctx, o, theirs.ID); !errors.Is(err, dnc.ErrNotFound) {
+		t.Errorf("DeleteByID(another org's id) = %q, %v; want ErrNotFound", n, err)
 	}
 	if n, err := e.Remove(ctx, o, "+14155552671"); n != 1 || err != nil {
 		t.Fatalf("Remove = %d, %v", n, err)
@@ -842,65 +821,6 @@ func testStaleID(t *testing.T, rdb redis.UniversalClient) {
 	p, err := e.List(ctx, o, dnc.ListOptions{Offset: 1 << 60, Limit: 10})
 	if err != nil || len(p.Entries) != 0 || p.Total != 1 {
 		t.Errorf("List(offset 2^60) = %+v, %v; want no entries, total 1", p, err)
-	}
-}
-
-// testKeysStayInStep: after a random mix of writes, the entries hash, the ids hash and
-// the added zset describe exactly the same entries.
-func testKeysStayInStep(t *testing.T, rdb redis.UniversalClient) {
-	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
-	rng := rand.New(rand.NewPCG(1, 2))
-	number := func() string { return fmt.Sprintf("+1415555%04d", rng.IntN(40)) }
-	var ids []string
-	for range 600 {
-		switch rng.IntN(5) {
-		case 0:
-			_, _ = e.Add(ctx, o, number(), number())
-		case 1:
-			if en, err := e.AddEntry(ctx, o, number(), dnc.Meta{Type: "t"}); err == nil {
-				ids = append(ids, en.ID)
-			}
-		case 2:
-			_, _ = e.Remove(ctx, o, number())
-		case 3:
-			if len(ids) > 0 {
-				_, _ = e.DeleteByID(ctx, o, ids[rng.IntN(len(ids))])
-			}
-		case 4:
-			_ = e.SetEnabled(ctx, o, rng.IntN(2) == 0)
-		}
-	}
-	entries, err := rdb.HGetAll(ctx, "dnc:{"+o+"}:entries").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idsHash, err := rdb.HGetAll(ctx, "dnc:{"+o+"}:ids").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	added, err := rdb.ZRange(ctx, "dnc:{"+o+"}:added", 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	delete(entries, "enabled")
-	if len(entries) != len(idsHash) || len(entries) != len(added) {
-		t.Fatalf("%d entries, %d ids, %d in the listing order", len(entries), len(idsHash), len(added))
-	}
-	for _, n := range added {
-		raw, ok := entries[n]
-		if !ok {
-			t.Fatalf("%s is in the listing order but has no entry", n)
-		}
-		var rec struct{ ID string }
-		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-			t.Fatal(err)
-		}
-		if idsHash[rec.ID] != n {
-			t.Fatalf("entry %s has id %s, which names %q", n, rec.ID, idsHash[rec.ID])
-		}
-	}
-	if c, err := e.Count(ctx, o); err != nil || c != int64(len(added)) {
-		t.Fatalf("Count = %d, %v; want %d", c, err, len(added))
 	}
 }
 

@@ -1,40 +1,98 @@
 package store
 
-// The key schema, all of it. Every key of one org carries the Redis Cluster hash tag
-// {org}, so all of an org's keys live in one slot and one script can touch them all:
+import (
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The key schema, all of it. Every key of one org starts with the org's base,
+// "<prefix>:{<org>}:", whose Redis Cluster hash tag {org} puts all of them in one slot,
+// so one script can read or change any of them:
 //
-//	<prefix>:{<org>}:entries   hash  the org's DNC record:
-//	                                 "+<E.164>" -> entry JSON (id, type, batchId, requestUUID, createdAt)
-//	                                 "enabled"  -> "1" or "0"; absent = the Enforcer's default
-//	<prefix>:{<org>}:ids       hash  entry id -> E.164
-//	<prefix>:{<org>}:added     zset  E.164 scored by createdAt in ms (listing order)
+//	<base>meta     hash   the org's state: "v" schema version (SchemaVersion), "enabled"
+//	                      "1"/"0" (absent: the Enforcer's default), "L" and "p" the bucket
+//	                      table's level and split pointer, "n" how many numbers are listed,
+//	                      "seq" the last sequence number given, "dict" the last dictionary index
+//	<base>b:<i>    hash   bucket i of the listed numbers: "<E.164 digits>" -> record
+//	<base>l:<j>    hash   block j of the listing log: "<seq mod 128>" -> "<E.164 digits>"
+//	<base>f        hash   the listing's Fenwick tree: node -> live entries under it
+//	<base>d        hash   the dictionary of metadata strings: "s<text>" -> index, "i<index>" -> text
 //
-// A number is listed exactly when :entries has a field for it. The switch lives in the
-// same hash, under a field that no E.164 number can be (they all start with "+"), so a
-// check reads both with one plain HMGET. The scripts keep :ids and :added in step
-// with :entries.
+// Buckets form a linear hash table: a number's bucket is its hash modulo 2^L (or 2^(L+1)
+// below the split pointer p), and the table grows one bucket at a time as the list
+// grows, so every bucket stays a small listpack (at most about 100 fields). The log gives
+// each entry a sequence number in the order it was listed; a block holds 128 sequence
+// numbers, so it too stays a listpack. The Fenwick tree counts live entries per block,
+// which finds the page at any offset in 29 steps. A record is a packed binary string
+// (record.go) of at most 64 bytes.
+//
+// The scripts receive the three fixed keys in KEYS (always meta, f, d, in that order) and
+// derive the bucket and block keys from the base inside Lua: which bucket or block a
+// number lives in is known only from the meta state read in the same script. All of
+// them share the org's hash tag, so Redis Cluster runs the scripts on the org's node
+// (TestClusterKeysShareOneSlot proves it on a real cluster).
 
 // DefaultPrefix is the key prefix when none is given.
 const DefaultPrefix = "dnc"
 
-// toggleField is the field of the entries hash that holds the org's DNC switch.
-const toggleField = "enabled"
+// SchemaVersion is the layout version this package writes into each org's meta hash.
+// Version 1 (no meta hash; one "<base>entries" hash per org) is refused with
+// ErrSchema, as is any other version.
+const SchemaVersion = 2
 
-// keys holds the names of one org's keys.
-type keys struct {
-	entries, ids, added string
+// MaxOrgLen is the longest org id, in bytes.
+const MaxOrgLen = 128
+
+// errOrg is the cause of every org id rejected by CheckOrg.
+var errOrg = errors.New("store: invalid org id")
+
+// CheckOrg returns nil if org can name an org's keys: 1 to MaxOrgLen bytes of printable
+// UTF-8 with no white space, "{" or "}" (braces would move the keys out of the org's
+// Redis Cluster hash tag). Otherwise the error says why. This is the one place the rule lives.
+func CheckOrg(org string) error {
+	if len(org) == 0 || len(org) > MaxOrgLen {
+		return fmt.Errorf("%w: length %d, want 1 to %d bytes", errOrg, len(org), MaxOrgLen)
+	}
+	for i := 0; i < len(org); {
+		c := org[i]
+		if c < utf8.RuneSelf {
+			if c <= ' ' || c == 0x7f || c == '{' || c == '}' {
+				return fmt.Errorf("%w: %q: byte %d is %q", errOrg, org, i, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(org[i:])
+		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: %q: not printable at byte %d", errOrg, org, i)
+		}
+		i += size
+	}
+	return nil
 }
+
+// CheckPrefix returns nil if prefix may start every key: non-empty, without "{" or "}".
+func CheckPrefix(prefix string) error {
+	if prefix == "" {
+		return errors.New("store: empty key prefix")
+	}
+	for i := 0; i < len(prefix); i++ {
+		if prefix[i] == '{' || prefix[i] == '}' {
+			return fmt.Errorf("store: key prefix %q holds a brace", prefix)
+		}
+	}
+	return nil
+}
+
+// keys holds the fixed keys of one org, in the order every script takes them.
+type keys [3]string
 
 func orgKeys(prefix, org string) keys {
 	base := prefix + ":{" + org + "}:"
-	return keys{entries: base + "entries", ids: base + "ids", added: base + "added"}
+	return keys{base + "meta", base + "f", base + "d"}
 }
 
-// entriesKey returns the org's entries key alone, in one allocation: a check runs before
-// every call and needs no other key.
-func entriesKey(prefix, org string) string {
-	return prefix + ":{" + org + "}:entries"
-}
-
-// all returns the keys that the write scripts take, in their KEYS order.
-func (k keys) all() []string { return []string{k.entries, k.ids, k.added} }
+// Base returns the prefix that every key of org starts with.
+func Base(prefix, org string) string { return prefix + ":{" + org + "}:" }

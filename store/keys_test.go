@@ -1,18 +1,31 @@
 package store
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
-func TestKeys(t *testing.T) {
+func TestOrgKeys(t *testing.T) {
 	k := orgKeys("dnc", "acme")
-	if k.entries != "dnc:{acme}:entries" || k.ids != "dnc:{acme}:ids" || k.added != "dnc:{acme}:added" {
-		t.Errorf("orgKeys = %+v", k)
+	if k != (keys{"dnc:{acme}:meta", "dnc:{acme}:f", "dnc:{acme}:d"}) {
+		t.Errorf("orgKeys = %q", k)
 	}
-	for _, c := range []struct{ prefix, org string }{{"dnc", "acme"}, {"app:x", "ünïcode:org"}, {"p", "a"}} {
-		if got, want := entriesKey(c.prefix, c.org), orgKeys(c.prefix, c.org).entries; got != want {
-			t.Errorf("entriesKey(%q, %q) = %q; want %q", c.prefix, c.org, got, want)
+	for _, key := range k {
+		if !strings.HasPrefix(key, Base("dnc", "acme")) {
+			t.Errorf("%s lacks the base", key)
 		}
 	}
-	if toggleField[0] == '+' {
-		t.Error("the toggle field could collide with an E.164 number")
+}
+
+func TestCheckOrg(t *testing.T) {
+	for _, org := range []string{"acme", "org:with:colons", "ünïcode", strings.Repeat("a", MaxOrgLen)} {
+		if err := CheckOrg(org); err != nil {
+			t.Errorf("CheckOrg(%q) = %v", org, err)
+		}
+	}
+	for _, org := range []string{"", "a b", "a{b", "a}b", "tab\t", "\x7f", "bad\xff", strings.Repeat("a", MaxOrgLen+1), "nb\u00a0sp"} {
+		if err := CheckOrg(org); err == nil {
+			t.Errorf("CheckOrg(%q) = nil; want an error", org)
+		}
 	}
 }

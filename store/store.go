@@ -1,23 +1,21 @@
-// Package store keeps DNC state in Redis: the per-org toggle and the org's list of
+// Package store keeps DNC state in Redis: the per-org switch and the org's list of
 // numbers with their entries. It receives numbers already in E.164 and org ids already
-// validated; it knows nothing of parsing or policy.
+// checked (CheckOrg); it knows nothing of parsing or policy.
 //
-// A check is one plain HMGET (the org's switch and the number's entry live in one hash).
-// Every write that touches more than one key runs as one Lua script (embedded from
-// lua/*.lua, run with go-redis' Script.Run: EVALSHA, falling back to EVAL), and every key
-// of an org shares the hash tag {org}, so it works on a single node and on Redis Cluster
-// alike. A Store is safe for concurrent use.
+// The layout (keys.go) holds a listed number, its metadata and its place in the
+// listing order in small listpack hashes under the org's hash tag, so a million
+// numbers cost about what a plain SET of them costs, and every operation reads a fixed
+// number of small keys whatever the list's size. Every operation is one Lua script
+// (embedded from lua/*.lua, run with go-redis' Script: EVALSHA, falling back to EVAL),
+// or one pipeline of them, so one round trip. A Store is safe for concurrent use.
 package store
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,29 +25,49 @@ import (
 //go:embed lua/*.lua
 var luaFS embed.FS
 
+// script returns the embedded script name, behind the shared functions of lib.lua.
 func script(name string) *redis.Script {
-	src, err := luaFS.ReadFile("lua/" + name)
+	lib, err := luaFS.ReadFile("lua/lib.lua")
 	if err != nil {
 		panic(err) // embedded at build time: cannot happen
 	}
-	return redis.NewScript(string(src))
+	src, err := luaFS.ReadFile("lua/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(string(lib) + "\n" + string(src))
 }
 
 var (
-	addScript      = script("add.lua")
-	removeScript   = script("remove.lua")
-	deleteIDScript = script("delete_id.lua")
-	getIDScript    = script("get_id.lua")
-	listScript     = script("list.lua")
+	checkScript     = script("check.lua")
+	checkManyScript = script("check_many.lua")
+	toggleScript    = script("toggle.lua")
+	addScript       = script("add.lua")
+	removeScript    = script("remove.lua")
+	getScript       = script("get.lua")
+	listScript      = script("list.lua")
+	scanScript      = script("scan.lua")
 )
 
-// ChunkSize is how many numbers one script call or one HMGET carries at most.
-// Larger calls are split, so that no single command blocks Redis for long.
+// ChunkSize is how many numbers one script call carries at most when checking; the
+// write scripts carry WriteChunk. Larger calls are split, so that no single script
+// holds Redis for long.
 const ChunkSize = 1000
 
-// ErrBadReply is returned when Redis answers with a reply of a shape the store did not
-// ask for (a foreign value under one of its keys, say).
-var ErrBadReply = errors.New("store: unexpected reply from redis")
+// WriteChunk is how many numbers one add or remove script writes at most.
+const WriteChunk = 500
+
+// Errors of the storage layer.
+var (
+	// ErrBadReply: Redis answered with a reply of a shape the store did not ask for, or
+	// the org's keys hold data the store did not write.
+	ErrBadReply = errors.New("store: unexpected reply from redis")
+	// ErrSchema: the org's data is of another layout version (SchemaVersion); nothing
+	// was read or written.
+	ErrSchema = errors.New("store: data of another layout version")
+	// ErrFull: the org has used all MaxSeq sequence numbers; nothing was written.
+	ErrFull = errors.New("store: the org's sequence numbers are used up")
+)
 
 // Store is the Redis storage of DNC state.
 type Store struct {
@@ -65,10 +83,6 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
-// Keys returns the names of every key the store keeps for org, in the order of the
-// key schema (entries, ids, added). For tests and operators.
-func (s *Store) Keys(org string) []string { return orgKeys(s.prefix, org).all() }
-
 // Entry is one listed number and what is known of it.
 type Entry struct {
 	ID          string    // opaque, stable for the life of the entry (24 hex digits)
@@ -77,49 +91,6 @@ type Entry struct {
 	BatchID     string    // the campaign or batch the opt-out came from; may be empty
 	RequestUUID string    // the call or request that produced the opt-out; may be empty
 	CreatedAt   time.Time // when it was listed, in ms precision, UTC
-}
-
-// record is how an entry is stored in the entries hash (the number is the field).
-type record struct {
-	ID          string `json:"id"`
-	Type        string `json:"type,omitempty"`
-	BatchID     string `json:"batchId,omitempty"`
-	RequestUUID string `json:"requestUUID,omitempty"`
-	CreatedAt   int64  `json:"createdAt"`
-}
-
-func decodeEntry(number, data string) (Entry, error) {
-	e := Entry{Number: number}
-	if data == "" {
-		return e, nil
-	}
-	var r record
-	if err := json.Unmarshal([]byte(data), &r); err != nil {
-		return e, fmt.Errorf("%w: entry of %s: %v", ErrBadReply, number, err)
-	}
-	e.ID, e.Type, e.BatchID, e.RequestUUID = r.ID, r.Type, r.BatchID, r.RequestUUID
-	e.CreatedAt = time.UnixMilli(r.CreatedAt).UTC()
-	return e, nil
-}
-
-// NewID returns a fresh entry id: 12 random bytes as 24 lower-case hex digits.
-func NewID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
-}
-
-// ValidID reports whether id has the form NewID produces.
-func ValidID(id string) bool {
-	if len(id) != 24 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // State is the outcome of a check.
@@ -131,274 +102,445 @@ const (
 	Listed                 // enabled, and the number is on the list
 )
 
-// Check reports in one round trip (one HMGET) whether DNC is enabled for org
+// errNotE164 guards the scripts: only "+" and 1 to 15 digits, the first not 0.
+var errNotE164 = errors.New("store: numbers must be E.164")
+
+// digits returns number without its "+", or an error if it is not E.164.
+func digits(number string) (string, error) {
+	if len(number) < 2 || len(number) > 16 || number[0] != '+' || number[1] == '0' {
+		return "", fmt.Errorf("%w: %q", errNotE164, number)
+	}
+	for i := 1; i < len(number); i++ {
+		if c := number[i]; c < '0' || c > '9' {
+			return "", fmt.Errorf("%w: %q", errNotE164, number)
+		}
+	}
+	return number[1:], nil
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// scriptErr turns the scripts' own error replies into the store's errors.
+func scriptErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "DNCSCHEMA"):
+		return fmt.Errorf("%w: %s", ErrSchema, msg[strings.Index(msg, "DNCSCHEMA")+len("DNCSCHEMA "):])
+	case strings.Contains(msg, "DNCFULL"):
+		return ErrFull
+	case strings.Contains(msg, "DNCCORRUPT"):
+		return fmt.Errorf("%w: %s", ErrBadReply, msg)
+	}
+	return err
+}
+
+func (s *Store) run(ctx context.Context, sc *redis.Script, org string, args ...any) *redis.Cmd {
+	k := orgKeys(s.prefix, org)
+	return sc.Run(ctx, s.rdb, k[:], args...)
+}
+
+func (s *Store) runRO(ctx context.Context, sc *redis.Script, org string, args ...any) *redis.Cmd {
+	k := orgKeys(s.prefix, org)
+	return sc.RunRO(ctx, s.rdb, k[:], args...)
+}
+
+// Check reports in one round trip (one read-only script) whether DNC is enabled for org
 // (defaultEnabled when never set) and, if so, whether number is listed; for a listed
-// number it also returns its entry (the number alone when its metadata cannot be
-// decoded). On a reply it cannot read it answers Listed and an error wrapping
-// ErrBadReply.
+// number it also returns its entry (the number alone, and an error wrapping
+// ErrBadReply, when its record cannot be read). On any error the state is Listed.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
-	vals, err := s.rdb.HMGet(ctx, entriesKey(s.prefix, org), number, toggleField).Result()
+	d, err := digits(number)
 	if err != nil {
 		return Listed, Entry{}, err
 	}
-	if len(vals) != 2 {
-		return Listed, Entry{}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
-	}
-	enabled, err := isEnabled(vals[1], defaultEnabled)
+	reply, err := s.runRO(ctx, checkScript, org, d, flag(defaultEnabled)).Slice()
 	if err != nil {
-		return Listed, Entry{}, err
+		return Listed, Entry{}, scriptErr(err)
 	}
-	if !enabled {
+	return readCheck(org, d, reply)
+}
+
+func readCheck(org, d string, reply []any) (State, Entry, error) {
+	if len(reply) == 0 {
+		return Listed, Entry{}, fmt.Errorf("%w: check: empty reply", ErrBadReply)
+	}
+	switch reply[0] {
+	case int64(0):
 		return Disabled, Entry{}, nil
+	case int64(1):
+	default:
+		return Listed, Entry{}, fmt.Errorf("%w: check: switch %v", ErrBadReply, reply[0])
 	}
-	switch v := vals[0].(type) {
-	case nil:
+	if len(reply) == 1 {
 		return NotListed, Entry{}, nil
-	case string:
-		// Listed whatever the metadata says: an entry that cannot be decoded still
-		// lists its number, and comes back with the number alone.
-		e, _ := decodeEntry(number, v)
-		return Listed, e, nil
-	default:
-		return Listed, Entry{}, fmt.Errorf("%w: check: entry %T", ErrBadReply, v)
 	}
+	e, err := readEntry(org, d, reply[1:])
+	if err != nil {
+		return Listed, Entry{Number: "+" + d}, err
+	}
+	return Listed, e, nil
 }
 
-// isEnabled reads the switch field: absent (nil) means def; "0" means off; any other
-// value, on (a value the store did not write never switches DNC off).
-func isEnabled(v any, def bool) (bool, error) {
-	switch v := v.(type) {
-	case nil:
-		return def, nil
-	case string:
-		return v != "0", nil
-	default:
-		return true, fmt.Errorf("%w: switch %T", ErrBadReply, v)
+// readEntry decodes {record, index, text, ...} of the number with digits d.
+func readEntry(org, d string, reply []any) (Entry, error) {
+	rec, ok := reply[0].(string)
+	if !ok {
+		return Entry{Number: "+" + d}, fmt.Errorf("%w: record %T", ErrBadReply, reply[0])
 	}
+	dict, err := readDict(reply[1:])
+	if err != nil {
+		return Entry{Number: "+" + d}, err
+	}
+	return decodeRecord(org, d, rec, dict)
 }
 
-// CheckMany reports whether DNC is enabled for org and, when it is, which of numbers are
-// listed (listed[i] for numbers[i]). It sends one pipeline (HGET of the switch and HMGET
-// in chunks of ChunkSize), so one round trip to the node that holds the org.
+// readDict reads index, text pairs; a text that is missing (nil) is left out, so that
+// the record naming it fails to decode.
+func readDict(kv []any) (map[uint64]string, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("%w: dictionary of %d values", ErrBadReply, len(kv))
+	}
+	dict := make(map[uint64]string, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		idx, ok := kv[i].(int64)
+		if !ok || idx <= 0 {
+			return nil, fmt.Errorf("%w: dictionary index %v", ErrBadReply, kv[i])
+		}
+		if text, ok := kv[i+1].(string); ok {
+			dict[uint64(idx)] = text
+		}
+	}
+	return dict, nil
+}
+
+// CheckMany reports whether DNC is enabled for org and, when it is, which of numbers
+// (E.164) are listed (listed[i] for numbers[i]). It sends one pipeline of read-only
+// scripts, ChunkSize numbers each, so one round trip to the node that holds the org.
+// If the org's switch changes between two of the scripts, it asks once more, and then
+// fails with ErrBadReply rather than answer for part of the batch.
 func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, err error) {
-	key := entriesKey(s.prefix, org)
-	pipe := s.rdb.Pipeline()
-	toggle := pipe.HGet(ctx, key, toggleField)
-	chunks := make([]*redis.SliceCmd, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
+	batches := make([][]any, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
 	for lo := 0; lo < len(numbers); lo += ChunkSize {
-		chunks = append(chunks, pipe.HMGet(ctx, key, numbers[lo:min(lo+ChunkSize, len(numbers))]...))
+		chunk := numbers[lo:min(lo+ChunkSize, len(numbers))]
+		args := make([]any, 0, 1+len(chunk))
+		args = append(args, flag(defaultEnabled))
+		for _, n := range chunk {
+			d, err := digits(n)
+			if err != nil {
+				return true, nil, err
+			}
+			args = append(args, d)
+		}
+		batches = append(batches, args)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return true, nil, err
-	}
-	if enabled, err = readToggle(toggle, defaultEnabled); err != nil {
-		return true, nil, err
-	}
-	listed = make([]bool, 0, len(numbers))
-	for _, c := range chunks {
-		vals, err := c.Result()
+	for try := 0; try < 2; try++ {
+		replies, err := s.pipeline(ctx, checkManyScript, true, org, batches)
 		if err != nil {
 			return true, nil, err
 		}
-		for _, v := range vals {
-			listed = append(listed, v != nil)
+		enabled, listed, err = readCheckMany(replies, batches, len(numbers))
+		if !errors.Is(err, errSwitched) {
+			return enabled, listed, err
 		}
 	}
-	if len(listed) != len(numbers) {
-		return true, nil, fmt.Errorf("%w: HMGET answered %d of %d", ErrBadReply, len(listed), len(numbers))
+	return true, nil, fmt.Errorf("%w: check many: the org's switch changed during the batch", ErrBadReply)
+}
+
+var errSwitched = errors.New("switched")
+
+func readCheckMany(replies []any, batches [][]any, total int) (bool, []bool, error) {
+	listed := make([]bool, 0, total)
+	on, off := false, false
+	for i, r := range replies {
+		vals, ok := r.([]any)
+		if !ok || len(vals) == 0 {
+			return true, nil, fmt.Errorf("%w: check many: %T", ErrBadReply, r)
+		}
+		if vals[0] == int64(0) {
+			off = true
+			continue
+		}
+		on = true
+		if len(vals)-1 != len(batches[i])-1 {
+			return true, nil, fmt.Errorf("%w: check many answered %d of %d", ErrBadReply, len(vals)-1, len(batches[i])-1)
+		}
+		for _, v := range vals[1:] {
+			listed = append(listed, v == int64(1))
+		}
 	}
-	return enabled, listed, nil
+	switch {
+	case on && off:
+		return true, nil, errSwitched
+	case off:
+		return false, nil, nil
+	}
+	return true, listed, nil
+}
+
+// pipeline runs sc once per batch of arguments, all in one pipeline (one round trip
+// per node), and returns each run's reply in order. A run answered NOSCRIPT (the server
+// restarted or its script cache was flushed) did nothing: the script is loaded and
+// those runs, and only those, are sent again, in order.
+func (s *Store) pipeline(ctx context.Context, sc *redis.Script, ro bool, org string, batches [][]any) ([]any, error) {
+	k := orgKeys(s.prefix, org)
+	out := make([]any, len(batches))
+	todo := make([]int, len(batches))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(todo))
+		for j, i := range todo {
+			if ro {
+				cmds[j] = sc.EvalShaRO(ctx, pipe, k[:], batches[i]...)
+			} else {
+				cmds[j] = sc.EvalSha(ctx, pipe, k[:], batches[i]...)
+			}
+		}
+		_, _ = pipe.Exec(ctx) // each command's error is read below
+		var again []int
+		for j, c := range cmds {
+			v, err := c.Result()
+			switch {
+			case err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT"):
+				again = append(again, todo[j])
+			case err != nil:
+				return nil, scriptErr(err)
+			default:
+				out[todo[j]] = v
+			}
+		}
+		if len(again) == 0 {
+			return out, nil
+		}
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, err
+		}
+		todo = again
+	}
 }
 
 // SetEnabled switches DNC on or off for org.
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
-	v := "0"
-	if enabled {
-		v = "1"
-	}
-	return s.rdb.HSet(ctx, entriesKey(s.prefix, org), toggleField, v).Err()
+	return scriptErr(s.run(ctx, toggleScript, org, flag(enabled)).Err())
 }
 
 // Enabled reports whether DNC is on for org, or def when org never set it.
 func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error) {
-	return readToggle(s.rdb.HGet(ctx, entriesKey(s.prefix, org), toggleField), def)
+	st, _, err := s.readSwitch(ctx, org, def)
+	return st != Disabled, err
 }
 
-// readToggle reads the switch from an HGET of it.
-func readToggle(cmd *redis.StringCmd, def bool) (bool, error) {
-	v, err := cmd.Result()
-	if errors.Is(err, redis.Nil) {
-		return isEnabled(nil, def)
-	}
+func (s *Store) readSwitch(ctx context.Context, org string, def bool) (State, Entry, error) {
+	reply, err := s.runRO(ctx, checkScript, org, "", flag(def)).Slice()
 	if err != nil {
-		return true, err
+		return Listed, Entry{}, scriptErr(err)
 	}
-	return isEnabled(v, def)
+	return readCheck(org, "", reply)
 }
 
-// errNotE164 guards the entries hash: only "+..." fields are numbers.
-var errNotE164 = errors.New("store: numbers must be E.164")
-
-// Add lists the entries' numbers (E.164, distinct) with their metadata, under fresh ids
-// and the given creation time, and reports which were added (false: already listed,
-// left unchanged). It sets each entry's ID and CreatedAt to what it wrote. Each chunk of
-// ChunkSize entries is written atomically; when Redis fails part-way, earlier chunks
-// stay written (adding again is harmless).
+// Add lists the entries' numbers (E.164, distinct) with their metadata and the given
+// creation time, and reports which were added (false: already listed, left
+// unchanged). It sets each added entry's ID and CreatedAt to what it wrote. The
+// numbers go in scripts of WriteChunk, all sent in one pipeline; each script is atomic
+// (every number in it is written with its record, log slot and count, or none is).
+// When Redis fails part-way, earlier scripts stay written (adding again is harmless)
+// and the flags say which numbers are known to have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
-	k := orgKeys(s.prefix, org)
 	ms := now.UnixMilli()
-	added := make([]bool, 0, len(entries))
-	for lo := 0; lo < len(entries); lo += ChunkSize {
-		chunk := entries[lo:min(lo+ChunkSize, len(entries))]
-		args := make([]any, 0, 1+3*len(chunk))
-		args = append(args, ms)
+	ts := put48(ms)
+	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
+	for lo := 0; lo < len(entries); lo += WriteChunk {
+		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
+		args := make([]any, 0, 1+4*len(chunk))
+		args = append(args, ts)
 		for i := range chunk {
 			e := &chunk[i]
-			if !strings.HasPrefix(e.Number, "+") {
-				return added, fmt.Errorf("%w: %q", errNotE164, e.Number)
-			}
-			e.ID, e.CreatedAt = NewID(), time.UnixMilli(ms).UTC()
-			data, err := json.Marshal(record{ID: e.ID, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: ms})
+			d, err := digits(e.Number)
 			if err != nil {
-				return added, err
+				return nil, err
 			}
-			args = append(args, e.Number, e.ID, data)
+			args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID))
 		}
-		reply, err := addScript.Run(ctx, s.rdb, k.all(), args...).Int64Slice()
-		if err != nil {
-			return added, err
+		batches = append(batches, args)
+	}
+	replies, err := s.pipeline(ctx, addScript, false, org, batches)
+	added := make([]bool, 0, len(entries))
+	for b, r := range replies {
+		if r == nil {
+			break
 		}
-		if len(reply) != len(chunk) {
-			return added, fmt.Errorf("%w: add answered %d of %d", ErrBadReply, len(reply), len(chunk))
+		seqs, ok := r.([]any)
+		lo := b * WriteChunk
+		if !ok || len(seqs) != min(WriteChunk, len(entries)-lo) {
+			return added, fmt.Errorf("%w: add: %v", ErrBadReply, r)
 		}
-		for _, r := range reply {
-			added = append(added, r == 1)
+		for i, v := range seqs {
+			seq, ok := v.(int64)
+			if !ok || seq < 0 {
+				return added, fmt.Errorf("%w: add: sequence %v", ErrBadReply, v)
+			}
+			added = append(added, seq > 0)
+			if seq > 0 {
+				e := &entries[lo+i]
+				num, _ := strconv.ParseUint(e.Number[1:], 10, 64)
+				e.ID, e.CreatedAt = encodeID(org, num, uint64(seq)), time.UnixMilli(ms).UTC()
+			}
 		}
 	}
-	return added, nil
+	return added, err
 }
 
 // Remove unlists numbers (E.164) and drops their entries, and reports how many were
-// listed. Each chunk of ChunkSize numbers is removed atomically.
+// listed. Scripts of WriteChunk numbers go in one pipeline; each is atomic.
 func (s *Store) Remove(ctx context.Context, org string, numbers []string) (int, error) {
-	k := orgKeys(s.prefix, org)
-	removed := 0
-	for lo := 0; lo < len(numbers); lo += ChunkSize {
-		chunk := numbers[lo:min(lo+ChunkSize, len(numbers))]
-		args := make([]any, len(chunk))
-		for i, n := range chunk {
-			if !strings.HasPrefix(n, "+") {
-				return removed, fmt.Errorf("%w: %q", errNotE164, n)
+	batches := make([][]any, 0, (len(numbers)+WriteChunk-1)/WriteChunk)
+	for lo := 0; lo < len(numbers); lo += WriteChunk {
+		chunk := numbers[lo:min(lo+WriteChunk, len(numbers))]
+		args := make([]any, 0, 2*len(chunk))
+		for _, n := range chunk {
+			d, err := digits(n)
+			if err != nil {
+				return 0, err
 			}
-			args[i] = n
+			args = append(args, d, "")
 		}
-		n, err := removeScript.Run(ctx, s.rdb, k.all(), args...).Int()
-		if err != nil {
-			return removed, err
-		}
-		removed += n
+		batches = append(batches, args)
 	}
-	return removed, nil
+	replies, err := s.pipeline(ctx, removeScript, false, org, batches)
+	removed := 0
+	for _, r := range replies {
+		n, ok := r.(int64)
+		if r != nil && !ok {
+			return removed, fmt.Errorf("%w: remove: %T", ErrBadReply, r)
+		}
+		removed += int(n)
+	}
+	return removed, err
 }
 
 // Get returns the entry of a listed number; ok is false when it is not listed.
 func (s *Store) Get(ctx context.Context, org, number string) (e Entry, ok bool, err error) {
-	data, err := s.rdb.HGet(ctx, orgKeys(s.prefix, org).entries, number).Result()
-	if errors.Is(err, redis.Nil) {
-		return Entry{}, false, nil
-	}
+	d, err := digits(number)
 	if err != nil {
 		return Entry{}, false, err
 	}
-	e, err = decodeEntry(number, data)
+	return s.get(ctx, org, d, "")
+}
+
+func (s *Store) get(ctx context.Context, org, d, seq string) (Entry, bool, error) {
+	reply, err := s.runRO(ctx, getScript, org, d, seq).Slice()
+	if err != nil {
+		return Entry{}, false, scriptErr(err)
+	}
+	if len(reply) == 0 {
+		return Entry{}, false, nil
+	}
+	e, err := readEntry(org, d, reply)
 	return e, err == nil, err
 }
 
-// GetByID returns the entry with the given id; ok is false when org has none.
+// GetByID returns org's entry with the given id; ok is false when org has none (an id
+// of another org, a stale or a made-up id).
 func (s *Store) GetByID(ctx context.Context, org, id string) (e Entry, ok bool, err error) {
-	k := orgKeys(s.prefix, org)
-	reply, err := getIDScript.Run(ctx, s.rdb, []string{k.ids, k.entries}, id).StringSlice()
-	if errors.Is(err, redis.Nil) {
+	num, seq, valid := decodeID(org, id)
+	if !valid {
 		return Entry{}, false, nil
 	}
-	if err != nil {
-		return Entry{}, false, err
-	}
-	if len(reply) != 2 {
-		return Entry{}, false, fmt.Errorf("%w: get by id: %d values", ErrBadReply, len(reply))
-	}
-	e, err = decodeEntry(reply[0], reply[1])
-	return e, err == nil, err
+	return s.get(ctx, org, strconv.FormatUint(num, 10), strconv.FormatUint(seq, 10))
 }
 
 // DeleteByID unlists the number whose entry has the given id and returns it; ok is
 // false when org has no entry with that id (nothing is changed then).
 func (s *Store) DeleteByID(ctx context.Context, org, id string) (number string, ok bool, err error) {
-	k := orgKeys(s.prefix, org)
-	number, err = deleteIDScript.Run(ctx, s.rdb, k.all(), id).Text()
-	if errors.Is(err, redis.Nil) {
+	num, seq, valid := decodeID(org, id)
+	if !valid {
 		return "", false, nil
 	}
+	d := strconv.FormatUint(num, 10)
+	n, err := s.run(ctx, removeScript, org, d, strconv.FormatUint(seq, 10)).Int()
 	if err != nil {
-		return "", false, err
+		return "", false, scriptErr(err)
 	}
-	return number, true, nil
+	return "+" + d, n == 1, nil
 }
 
 // Count returns how many numbers org has listed.
 func (s *Store) Count(ctx context.Context, org string) (int64, error) {
-	return s.rdb.ZCard(ctx, orgKeys(s.prefix, org).added).Result()
+	_, total, err := s.List(ctx, org, 0, 0)
+	return total, err
 }
 
 // Scan returns some of org's listed numbers from cursor on (0 starts), about count of
-// them, and the cursor to pass next (0 when done). It is HSCAN of the number fields: a
-// number listed for the whole scan is returned at least once; numbers added or removed
-// meanwhile may or may not be. A page may be empty before the scan ends.
+// them, and the cursor to pass next (0 when done). A number listed for the whole scan
+// is returned at least once; numbers added or removed meanwhile may or may not be. A
+// page may be empty before the scan ends.
 func (s *Store) Scan(ctx context.Context, org string, cursor uint64, count int64) ([]string, uint64, error) {
-	kv, next, err := s.rdb.HScan(ctx, entriesKey(s.prefix, org), cursor, numberFields, count).Result()
+	reply, err := s.runRO(ctx, scanScript, org, cursor, max(count, 1)).Slice()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, scriptErr(err)
 	}
-	numbers := make([]string, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		numbers = append(numbers, kv[i])
+	if len(reply) == 0 {
+		return nil, 0, fmt.Errorf("%w: scan: empty reply", ErrBadReply)
 	}
-	return numbers, next, nil
+	next, ok := reply[0].(int64)
+	if !ok || next < 0 {
+		return nil, 0, fmt.Errorf("%w: scan cursor %v", ErrBadReply, reply[0])
+	}
+	numbers := make([]string, 0, len(reply)-1)
+	for _, v := range reply[1:] {
+		d, ok := v.(string)
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: scan: %T", ErrBadReply, v)
+		}
+		numbers = append(numbers, "+"+d)
+	}
+	return numbers, uint64(next), nil
 }
 
-// numberFields is the HSCAN pattern of the entries hash's number fields.
-const numberFields = "+*"
+// MaxListLimit is the largest page List returns.
+const MaxListLimit = 1000
 
 // List returns the page of org's entries that starts at offset (0-based) and holds at
-// most limit entries, newest first (ties by number, descending), and the total count.
-// One round trip.
+// most limit entries (0 to MaxListLimit), newest first, and the total count. One round
+// trip, whose cost does not grow with the list or the offset.
 func (s *Store) List(ctx context.Context, org string, offset, limit int) ([]Entry, int64, error) {
-	if offset < 0 || limit <= 0 {
+	if offset < 0 || limit < 0 || limit > MaxListLimit {
 		return nil, 0, fmt.Errorf("store: list: offset %d, limit %d out of range", offset, limit)
 	}
-	// Lua computes offset+limit-1 in floating point, which Redis refuses past 2^53; no
-	// list is that long, so a larger offset is past the end anyway.
-	offset, limit = min(offset, math.MaxInt32), min(limit, math.MaxInt32)
-	k := orgKeys(s.prefix, org)
-	reply, err := listScript.Run(ctx, s.rdb, []string{k.added, k.entries}, offset, limit).Slice()
+	reply, err := s.runRO(ctx, listScript, org, offset, limit).Slice()
+	if err != nil {
+		return nil, 0, scriptErr(err)
+	}
+	if len(reply) < 2 {
+		return nil, 0, fmt.Errorf("%w: list: %d values", ErrBadReply, len(reply))
+	}
+	total, ok1 := reply[0].(int64)
+	k, ok2 := reply[1].(int64)
+	if !ok1 || !ok2 || k < 0 || int64(len(reply)) < 2+2*k {
+		return nil, 0, fmt.Errorf("%w: list header %v %v", ErrBadReply, reply[0], reply[1])
+	}
+	dict, err := readDict(reply[2+2*k:])
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(reply) == 0 || len(reply)%2 != 1 {
-		return nil, 0, fmt.Errorf("%w: list: %d values", ErrBadReply, len(reply))
-	}
-	total, ok := reply[0].(int64)
-	if !ok {
-		return nil, 0, fmt.Errorf("%w: list total %T", ErrBadReply, reply[0])
-	}
-	entries := make([]Entry, 0, len(reply)/2)
-	for i := 1; i < len(reply); i += 2 {
-		number, ok1 := reply[i].(string)
-		data, ok2 := reply[i+1].(string)
+	entries := make([]Entry, 0, k)
+	for i := int64(0); i < k; i++ {
+		d, ok1 := reply[2+2*i].(string)
+		rec, ok2 := reply[3+2*i].(string)
 		if !ok1 || !ok2 {
-			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[i], reply[i+1])
+			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
 		}
-		e, err := decodeEntry(number, data)
+		e, err := decodeRecord(org, d, rec, dict)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -407,51 +549,106 @@ func (s *Store) List(ctx context.Context, org string, offset, limit int) ([]Entr
 	return entries, total, nil
 }
 
-// Search returns the page (offset, limit as in List) of org's entries whose number,
-// type or request UUID contains query, case-insensitively, newest first, and how many
-// match in all. It reads the whole list with HSCAN, ChunkSize entries a round trip, and
-// filters on the client, so Redis is never blocked by it; its cost grows with the size
-// of the list.
-func (s *Store) Search(ctx context.Context, org, query string, offset, limit int) ([]Entry, int64, error) {
-	if offset < 0 || limit <= 0 {
+// Query is what Search looks for: entries whose number starts with one of Prefixes
+// (E.164 digits without "+"), or whose type, batchId or requestUUID equals Text, in any
+// case. An empty Query matches nothing.
+type Query struct {
+	Prefixes []string
+	Text     string
+}
+
+// Search limits.
+const (
+	// SearchBlocks is how many log blocks (of 128 sequence numbers) one search script
+	// reads: it bounds the time one script holds Redis.
+	SearchBlocks = 8
+	// MaxSearchScan is the most entries one Search reads; a list longer than that is
+	// searched only by a full number, and other searches fail with ErrSearchTooBroad.
+	MaxSearchScan = 200_000
+)
+
+// ErrSearchTooBroad: a Search would read more than MaxSearchScan entries.
+var ErrSearchTooBroad = errors.New("store: search would read too much of a long list")
+
+var searchScript = script("search.lua")
+
+// Search returns the page (offset, limit as in List) of org's entries that match q,
+// newest first, and how many match in all. It reads the listing newest first,
+// SearchBlocks log blocks a script, so Redis is never held long, but its cost grows
+// with the list's length: it refuses (ErrSearchTooBroad) a list longer than
+// MaxSearchScan entries. A search for one full number is Get, whatever the list's size.
+func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit int) ([]Entry, int64, error) {
+	if offset < 0 || limit < 0 || limit > MaxListLimit {
 		return nil, 0, fmt.Errorf("store: search: offset %d, limit %d out of range", offset, limit)
 	}
-	q := strings.ToLower(query)
-	key := orgKeys(s.prefix, org).entries
+	if len(q.Prefixes) == 0 && q.Text == "" {
+		return []Entry{}, 0, nil
+	}
+	if total, err := s.Count(ctx, org); err != nil {
+		return nil, 0, err
+	} else if total > MaxSearchScan {
+		return nil, 0, fmt.Errorf("%w: the list has %d entries; searches other than by a full number read at most %d", ErrSearchTooBroad, total, MaxSearchScan)
+	}
+	text := strings.ToLower(q.Text)
+	uuid := ""
+	if b, _, ok := uuidBytes(text); ok {
+		uuid = string(b[:])
+	}
+	args := []any{"", SearchBlocks, text, uuid}
+	for _, p := range q.Prefixes {
+		args = append(args, p)
+	}
 	var matches []Entry
-	var cursor uint64
 	for {
-		kv, next, err := s.rdb.HScan(ctx, key, cursor, numberFields, ChunkSize).Result()
+		reply, err := s.runRO(ctx, searchScript, org, args...).Slice()
+		if err != nil {
+			return nil, 0, scriptErr(err)
+		}
+		next, page, err := readSearch(org, reply)
 		if err != nil {
 			return nil, 0, err
 		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			e, err := decodeEntry(kv[i], kv[i+1])
-			if err != nil {
-				return nil, 0, err
-			}
-			if strings.Contains(e.Number, q) || strings.Contains(strings.ToLower(e.Type), q) ||
-				strings.Contains(strings.ToLower(e.RequestUUID), q) {
-				matches = append(matches, e)
-			}
-		}
-		if cursor = next; cursor == 0 {
+		matches = append(matches, page...)
+		if next < 0 {
 			break
 		}
+		args[0] = next
 	}
-	// HSCAN may return a field twice; keep one of each.
-	seen := make(map[string]bool, len(matches))
-	uniq := matches[:0]
-	for _, e := range matches {
-		if !seen[e.Number] {
-			seen[e.Number] = true
-			uniq = append(uniq, e)
-		}
-	}
-	sortNewestFirst(uniq)
-	total := int64(len(uniq))
-	if offset >= len(uniq) {
+	total := int64(len(matches))
+	if offset >= len(matches) {
 		return []Entry{}, total, nil
 	}
-	return uniq[offset:min(offset+limit, len(uniq))], total, nil
+	return matches[offset:min(offset+limit, len(matches))], total, nil
+}
+
+func readSearch(org string, reply []any) (int64, []Entry, error) {
+	if len(reply) < 2 {
+		return 0, nil, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
+	}
+	next, ok1 := reply[0].(int64)
+	k, ok2 := reply[1].(int64)
+	if !ok1 || !ok2 || k < 0 || int64(len(reply)) < 2+2*k {
+		return 0, nil, fmt.Errorf("%w: search header %v %v", ErrBadReply, reply[0], reply[1])
+	}
+	dict, err := readDict(reply[2+2*k:])
+	if err != nil {
+		return 0, nil, err
+	}
+	entries := make([]Entry, 0, k)
+	for i := int64(0); i < k; i++ {
+		d, ok1 := reply[2+2*i].(string)
+		rec, ok2 := reply[3+2*i].(string)
+		if !ok1 || !ok2 {
+			return 0, nil, fmt.Errorf("%w: search entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
+		}
+		if rec == "" {
+			continue // removed or listed again since the log slot was read
+		}
+		e, err := decodeRecord(org, d, rec, dict)
+		if err != nil {
+			return 0, nil, err
+		}
+		entries = append(entries, e)
+	}
+	return next, entries, nil
 }

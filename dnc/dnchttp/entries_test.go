@@ -168,7 +168,8 @@ func TestList(t *testing.T) {
 		{"?search=COMPLAINT", page([]entry{all[1], all[3], all[5], all[7], all[9], all[11]}, 6, 1, 10, 1)},
 		{"?search=complaint&limit=2&page=2", page([]entry{all[5], all[7]}, 6, 2, 2, 3)},
 		{"?search=req-11", page(all[:1], 1, 1, 10, 1)},
-		{"?search=5550103", page([]entry{all[8]}, 1, 1, 10, 1)},
+		{"?search=212-555-0103", page([]entry{all[8]}, 1, 1, 10, 1)},
+		{"?search=5550103", page(nil, 0, 1, 10, 0)},            // digits match from the start of the number only
 		{"?search=%2B121255501", page(all[:10], 12, 1, 10, 2)}, // "+1212..." escaped
 		{"?search=+121255501", page(all[:10], 12, 1, 10, 2)},   // unescaped "+" reads as a space: trimmed
 		{"?search=nothing", page(nil, 0, 1, 10, 0)},

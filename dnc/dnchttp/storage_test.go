@@ -58,13 +58,18 @@ func (h *faults) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 	}
 }
 
-// expectInternalError sends every endpoint a request it would accept, and fails the
-// test unless each answers 500 with the generic envelope and none leaks secret.
-func expectInternalError(t *testing.T, f *fixture, secrets ...string) {
+// expectInternalError sends every endpoint a request it would accept (the delete names
+// the entry id, "" for any), and fails the test unless each answers 500 with the
+// generic envelope and none leaks secret.
+func expectInternalError(t *testing.T, f *fixture, id string, secrets ...string) {
 	t.Helper()
 	for _, ep := range endpoints {
-		what := ep.method + " " + ep.path + " on failing storage"
-		r := f.do(t, ep.method, ep.path, tokA, ep.body)
+		path := ep.path
+		if ep.method == "DELETE" && id != "" {
+			path = "/api/dnc/delete/" + id
+		}
+		what := ep.method + " " + path + " on failing storage"
+		r := f.do(t, ep.method, path, tokA, ep.body)
 		expect(t, what, r, 500, failed(500, "internal error"))
 		for _, s := range append(secrets, "redis", "dial", "tcp") {
 			if strings.Contains(strings.ToLower(r.raw), strings.ToLower(s)) {
@@ -77,12 +82,16 @@ func expectInternalError(t *testing.T, f *fixture, secrets ...string) {
 func TestStorageFailure(t *testing.T) {
 	f := newFixture(t)
 	addN(t, f, orgA, 2)
+	listed, err := f.enf.List(ctxT(t), orgA, dnc.ListOptions{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &faults{}
 	f.rdb.AddHook(h)
 	before := f.dump(t)
 	boom := errors.New("dial tcp 10.9.8.7:6379: connect: connection refused")
 	h.fail(boom)
-	expectInternalError(t, f, "10.9.8.7", "6379", "refused")
+	expectInternalError(t, f, listed.Entries[0].ID, "10.9.8.7", "6379", "refused")
 	h.fail(nil)
 	f.unchanged(t, "requests on failing storage", before)
 	logs := f.logs.String()
@@ -140,9 +149,11 @@ func TestRealRedis(t *testing.T) {
 		ok(t, dnchttp.MsgDeleted, map[string]string{"_id": id, "phoneNumber": "+12125551234"}))
 	skip("(212) 555-1234", false)
 
+	r = post("/api/dnc/add", `{"phoneNumber": "12125551235"}`)
+	id, _ = r.body["data"].(map[string]any)["_id"].(string)
 	s.Stop()
 	_, port, _ := strings.Cut(s.Addr, ":")
-	expectInternalError(t, f, s.Addr, port)
+	expectInternalError(t, f, id, s.Addr, port)
 	if !strings.Contains(f.logs.String(), s.Addr) {
 		t.Errorf("the log does not hold the cause:\n%s", f.logs.String())
 	}
@@ -199,7 +210,7 @@ func TestAuthFailure(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := f.dump(t)
-			expectInternalError(t, f, "10.1.2.3", "5432", "refused")
+			expectInternalError(t, f, "", "10.1.2.3", "5432", "refused")
 			for _, ep := range endpoints { // a bad body too: it is not looked at
 				expect(t, ep.method+" "+ep.path+" bad body", f.do(t, ep.method, ep.path, tokA, `{"enable": "junk"`),
 					500, failed(500, "internal error"))

@@ -1,19 +1,99 @@
--- add.lua: list numbers with their entries, atomically; a listed number is left as it is.
--- KEYS[1] <prefix>:{org}:entries   hash "+E.164" -> entry JSON (and the "enabled" switch)
--- KEYS[2] <prefix>:{org}:ids       hash entry id -> E.164
--- KEYS[3] <prefix>:{org}:added     zset E.164 scored by createdAt (ms)
--- ARGV[1] createdAt in ms; then for each entry three values:
---         ARGV[i] the E.164 number, ARGV[i+1] its new id, ARGV[i+2] its entry JSON
--- Reply: an array with one integer per entry: 1 = added, 0 = was already listed.
-local added = {}
-for i = 2, #ARGV, 3 do
-  local number = ARGV[i]
-  if redis.call('HSETNX', KEYS[1], number, ARGV[i + 2]) == 1 then
-    redis.call('HSET', KEYS[2], ARGV[i + 1], number)
-    redis.call('ZADD', KEYS[3], ARGV[1], number)
-    added[#added + 1] = 1
+-- add.lua: list numbers with their metadata; a listed number is left as it is.
+-- KEYS    meta, f, d (lib.lua)
+-- ARGV[1] createdAt: 6 bytes, big-endian Unix milliseconds
+-- ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 2, 6, ...: a number's E.164 digits
+--         without "+", its type, its batchId, its requestUUID part (record.go)
+-- Reply: one integer per number: its new sequence number, or 0 if it was listed already.
+-- Each new number gets its bucket field, its log slot and its Fenwick count together;
+-- the table grows by a bucket whenever the mean load passes LOAD.
+local s, err = state()
+if not s then return redis.error_reply(err) end
+local L, p, n, seq = s.L, s.p, s.n, s.seq
+if seq + (#ARGV - 1) / 4 > MAXG * GROUP * BLOCK - 1 then
+  return redis.error_reply('DNCFULL the org has used all its sequence numbers')
+end
+
+-- The dictionary gains a text only when a new number needs it: adding numbers that are
+-- all listed already writes nothing.
+local known = {}   -- text -> its index, or false when the dictionary lacks it
+local function find(text)
+  if text == '' then return 0 end
+  local i = known[text]
+  if i == nil then
+    i = redis.call('HGET', DICT, 's' .. text)
+    if i then i = tonumber(i) else i = false end
+    known[text] = i
+  end
+  return i
+end
+local function intern(text)
+  local i = find(text)
+  if i then return i end
+  i = redis.call('HINCRBY', META, 'dict', 1)
+  redis.call('HSET', DICT, 's' .. text, i, 'i' .. i, text)
+  known[text] = i
+  return i
+end
+
+-- split moves the entries of bucket p that belong to bucket p + 2^L there.
+local function split()
+  local m = 2 ^ L
+  local src, dst = BASE .. 'b:' .. p, BASE .. 'b:' .. (p + m)
+  local kv = redis.call('HGETALL', src)
+  local fields, moved = {}, {}
+  for j = 1, #kv, 2 do
+    if hash(kv[j]) % (2 * m) ~= p then
+      fields[#fields + 1] = kv[j]
+      moved[#moved + 1] = kv[j]
+      moved[#moved + 1] = kv[j + 1]
+    end
+  end
+  if #fields > 0 then
+    redis.call('HDEL', src, unpack(fields))
+    redis.call('HSET', dst, unpack(moved))
+  end
+  p = p + 1
+  if p == m then L, p = L + 1, 0 end
+end
+
+-- the log slots of new numbers, written one HSET per block
+local slots, slotBlk = {}, nil
+local function flush()
+  if #slots > 0 then redis.call('HSET', logKey(slotBlk), unpack(slots)) end
+  slots = {}
+end
+
+local out, delta, first = {}, {}, seq + 1
+for a = 2, #ARGV, 4 do
+  local digits, u = ARGV[a], ARGV[a + 3]
+  local long = string.byte(u, 1) == 3 and string.sub(u, 2)
+  local bkey, new = bucketKey(digits, L, p), 0
+  local t, b, l = find(ARGV[a + 1]), find(ARGV[a + 2]), long and find(long)
+  if t and b and (l or not long) then
+    if long then u = '\3' .. pack3(l) end
+    new = redis.call('HSETNX', bkey, digits, pack5(seq + 1) .. ARGV[1] .. pack3(t) .. pack3(b) .. u)
+  elseif redis.call('HEXISTS', bkey, digits) == 0 then
+    if long then u = '\3' .. pack3(intern(long)) end
+    local rec = pack5(seq + 1) .. ARGV[1] .. pack3(intern(ARGV[a + 1])) .. pack3(intern(ARGV[a + 2])) .. u
+    new = redis.call('HSET', bkey, digits, rec)
+  end
+  if new == 1 then
+    seq, n = seq + 1, n + 1
+    local blk = math.floor(seq / BLOCK)
+    if blk ~= slotBlk then flush(); slotBlk = blk end
+    slots[#slots + 1] = seq % BLOCK
+    slots[#slots + 1] = digits
+    out[#out + 1] = seq
+    while n > LOAD * (2 ^ L + p) do split() end
   else
-    added[#added + 1] = 0
+    out[#out + 1] = 0
   end
 end
-return added
+flush()
+for g = math.floor(first / (BLOCK * GROUP)), math.floor(seq / (BLOCK * GROUP)) do
+  local lo, hi = math.max(first, g * BLOCK * GROUP), math.min(seq, (g + 1) * BLOCK * GROUP - 1)
+  if hi >= lo then delta[tostring(g)] = hi - lo + 1 end
+end
+redis.call('HSET', META, 'v', VERSION, 'L', L, 'p', p, 'n', n, 'seq', seq)
+fenwick(delta)
+return out

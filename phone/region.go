@@ -1,0 +1,23 @@
+package phone
+
+import (
+	"strconv"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// CountryCode returns the calling code of region (ISO 3166-1 alpha-2, upper-case) as
+// digits, "1" for US, "44" for GB; "" for a region phonenumbers does not know.
+func CountryCode(region string) string {
+	cc := phonenumbers.GetCountryCodeForRegion(region)
+	if cc == 0 {
+		return ""
+	}
+	return strconv.Itoa(cc)
+}
+
+// NationalPrefix returns the digits dialled before a national number inside region
+// ("0" in GB and DE, "1" in US), or "" when it has none or is unknown.
+func NationalPrefix(region string) string {
+	return phonenumbers.GetNddPrefixForRegion(region, true)
+}

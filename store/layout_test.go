@@ -1,0 +1,488 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// The store's tests own the key schema: they alone spell key names and read Redis
+// behind the store's back. Each runs on miniredis and on a real redis-server.
+
+type backend struct {
+	name string
+	rdb  *redis.Client
+	real bool
+}
+
+func backends(t *testing.T) []backend {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	mini := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = mini.Close() })
+	return []backend{{"miniredis", mini, false}, {"redis", redistest.Start(t).Client(t), true}}
+}
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// bucketOf is the Lua scripts' bucket function (lib.lua) restated, so that a test can
+// prove where every number lies: exact integer arithmetic below 2^53, as Lua's doubles.
+func bucketOf(digits string, L, p int64) int64 {
+	const P, HA, HB = 2147483647, 386342957, 50331653
+	n, _ := strconv.ParseInt(digits, 10, 64)
+	hi, lo := n/100000000, n%100000000
+	h := (hi*HA%P + lo*HB%P) % P
+	m := int64(1) << L
+	b := h % m
+	if b < p {
+		b = h % (2 * m)
+	}
+	return b
+}
+
+// model is what a test expects an org's list to hold.
+type model struct {
+	entries map[string]Entry // by number
+	order   []string         // numbers, oldest first
+}
+
+func (m *model) add(e Entry) {
+	m.entries[e.Number] = e
+	m.order = append(m.order, e.Number)
+}
+
+func (m *model) remove(number string) {
+	delete(m.entries, number)
+	m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == number })
+}
+
+// verify checks, through the store's API and behind its back, that org's keys hold
+// exactly the model: every number in the bucket its hash names, with a record whose
+// sequence number has a log slot naming it back, counts that agree, every page of the
+// listing newest first, and every entry found by its number and by its id.
+func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
+	t.Helper()
+	ctx := ctxT(t)
+	base := Base(DefaultPrefix, org)
+	meta, err := rdb.HGetAll(ctx, base+"meta").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, _ := strconv.ParseInt(meta["L"], 10, 64)
+	p, _ := strconv.ParseInt(meta["p"], 10, 64)
+	if meta["n"] != strconv.Itoa(len(m.entries)) && !(meta["n"] == "" && len(m.entries) == 0) {
+		t.Fatalf("meta n = %q; the model holds %d", meta["n"], len(m.entries))
+	}
+	keys, err := rdb.Keys(ctx, redisEscape(base)+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqOf := map[string]uint64{}
+	slots := map[uint64]string{}
+	for _, k := range keys {
+		kind := strings.TrimPrefix(k, base)
+		switch {
+		case kind == "meta" || kind == "f" || kind == "d":
+		case strings.HasPrefix(kind, "b:"):
+			idx, _ := strconv.ParseInt(kind[2:], 10, 64)
+			fields, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for d, rec := range fields {
+				if got := bucketOf(d, L, p); got != idx {
+					t.Errorf("%s lies in bucket %d; its hash names %d (L %d, p %d)", d, idx, got, L, p)
+				}
+				seq, ok := recordSeq(rec)
+				if !ok {
+					t.Fatalf("record of %s: %q", d, rec)
+				}
+				seqOf["+"+d] = seq
+			}
+		case strings.HasPrefix(kind, "l:"):
+			blk, _ := strconv.ParseUint(kind[2:], 10, 64)
+			fields, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off, d := range fields {
+				o, _ := strconv.ParseUint(off, 10, 64)
+				slots[blk*128+o] = "+" + d
+			}
+		default:
+			t.Errorf("key %s is not in the schema", k)
+		}
+	}
+	if len(seqOf) != len(m.entries) || len(slots) != len(m.entries) {
+		t.Fatalf("%d numbers in buckets, %d log slots; the model holds %d", len(seqOf), len(slots), len(m.entries))
+	}
+	for n, seq := range seqOf {
+		if slots[seq] != n {
+			t.Fatalf("%s has sequence number %d, whose log slot names %q", n, seq, slots[seq])
+		}
+	}
+	// Every page of the listing, newest first, in pages of 7 and of 1,000.
+	want := slices.Clone(m.order)
+	slices.Reverse(want)
+	for _, size := range []int{7, MaxListLimit} {
+		var got []string
+		for off := 0; off < len(want)+size; off += size {
+			page, total, err := s.List(ctx, org, off, size)
+			if err != nil || total != int64(len(want)) {
+				t.Fatalf("List(%d, %d) = %d entries, total %d, %v; want total %d", off, size, len(page), total, err, len(want))
+			}
+			for _, e := range page {
+				got = append(got, e.Number)
+				if e != m.entries[e.Number] {
+					t.Fatalf("List entry %+v; want %+v", e, m.entries[e.Number])
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("listing in pages of %d = %v; want %v", size, head(got), head(want))
+		}
+	}
+	for n, e := range m.entries {
+		st, got, err := s.Check(ctx, org, n, true)
+		if err != nil || (st != Listed && st != Disabled) || (st == Listed && got != e) {
+			t.Fatalf("Check(%s) = %v, %+v, %v; want listed, %+v", n, st, got, err, e)
+		}
+		if byID, ok, err := s.GetByID(ctx, org, e.ID); err != nil || !ok || byID != e {
+			t.Fatalf("GetByID(%s) = %+v, %v, %v; want %+v", e.ID, byID, ok, err, e)
+		}
+	}
+	var scanned []string
+	for cur := uint64(0); ; {
+		nums, next, err := s.Scan(ctx, org, cur, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned = append(scanned, nums...)
+		if cur = next; cur == 0 {
+			break
+		}
+	}
+	slices.Sort(scanned)
+	scanned = slices.Compact(scanned)
+	if len(scanned) != len(m.entries) {
+		t.Fatalf("Scan found %d numbers; want %d", len(scanned), len(m.entries))
+	}
+}
+
+func head(s []string) []string { return s[:min(len(s), 5)] }
+
+func redisEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`).Replace(s)
+}
+
+// TestKeysStayInStep: after a random mix of every kind of write (each one checked),
+// the org's keys describe exactly the model's entries.
+func TestKeysStayInStep(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "acme"
+		m := &model{entries: map[string]Entry{}}
+		rng := rand.New(rand.NewPCG(1, 2))
+		pool := randomE164(3, 300)
+		types := []string{"", "complaint", "customer_request"}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for step := range 1500 {
+			now = now.Add(time.Millisecond)
+			switch rng.IntN(6) {
+			case 0, 1, 2: // add a few, some listed already
+				var es []Entry
+				seen := map[string]bool{}
+				for range 1 + rng.IntN(8) {
+					n := pool[rng.IntN(len(pool))]
+					if seen[n] {
+						continue
+					}
+					seen[n] = true
+					es = append(es, Entry{Number: n, Type: types[rng.IntN(3)], BatchID: fmt.Sprintf("b%d", rng.IntN(4)),
+						RequestUUID: []string{"", "REQ-" + strconv.Itoa(step), "123e4567-e89b-12d3-a456-42661417400" + strconv.Itoa(step%10), strings.Repeat("x", 41+rng.IntN(9))}[rng.IntN(4)]})
+				}
+				added, err := s.Add(ctx, org, es, now)
+				if err != nil {
+					t.Fatalf("step %d: Add: %v", step, err)
+				}
+				for i, e := range es {
+					_, listed := m.entries[e.Number]
+					if added[i] == listed {
+						t.Fatalf("step %d: Add(%s) = %v; listed before: %v", step, e.Number, added[i], listed)
+					}
+					if added[i] {
+						m.add(e)
+					}
+				}
+			case 3:
+				n := pool[rng.IntN(len(pool))]
+				got, err := s.Remove(ctx, org, []string{n})
+				if err != nil {
+					t.Fatalf("step %d: Remove: %v", step, err)
+				}
+				if _, listed := m.entries[n]; (got == 1) != listed {
+					t.Fatalf("step %d: Remove(%s) = %d; listed: %v", step, n, got, listed)
+				}
+				m.remove(n)
+			case 4:
+				if len(m.order) == 0 {
+					continue
+				}
+				e := m.entries[m.order[rng.IntN(len(m.order))]]
+				n, ok, err := s.DeleteByID(ctx, org, e.ID)
+				if err != nil || !ok || n != e.Number {
+					t.Fatalf("step %d: DeleteByID(%s) = %q, %v, %v; want %s", step, e.ID, n, ok, err, e.Number)
+				}
+				m.remove(e.Number)
+				if _, ok, err := s.DeleteByID(ctx, org, e.ID); ok || err != nil {
+					t.Fatalf("step %d: DeleteByID of a deleted id = %v, %v", step, ok, err)
+				}
+			case 5:
+				if err := s.SetEnabled(ctx, org, rng.IntN(2) == 0); err != nil {
+					t.Fatalf("step %d: SetEnabled: %v", step, err)
+				}
+			}
+		}
+		verify(t, b.rdb, s, org, m)
+	})
+}
+
+// TestGrowth: the bucket table grows (and splits) as the list grows, every bucket and
+// log block stays a listpack on a real server, and removals keep every count in step.
+func TestGrowth(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "grow"
+		m := &model{entries: map[string]Entry{}}
+		size := 12000
+		if !b.real {
+			size = 3000 // miniredis' Lua is slow
+		}
+		numbers := randomE164(5, size)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for lo := 0; lo < len(numbers); lo += 1700 {
+			es := withMeta(numbers[lo:min(lo+1700, len(numbers))])
+			if _, err := s.Add(ctx, org, es, now); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				m.add(e)
+			}
+			now = now.Add(time.Second)
+		}
+		var gone []string
+		for i := 0; i < len(numbers); i += 3 {
+			gone = append(gone, numbers[i])
+		}
+		if n, err := s.Remove(ctx, org, gone); err != nil || n != len(gone) {
+			t.Fatalf("Remove = %d, %v; want %d", n, err, len(gone))
+		}
+		for _, n := range gone {
+			m.remove(n)
+		}
+		verify(t, b.rdb, s, org, m)
+		if !b.real {
+			return // miniredis has no object encodings
+		}
+		keys, err := b.rdb.Keys(ctx, "dnc:{grow}:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buckets := 0
+		for _, k := range keys {
+			if strings.Contains(k, ":b:") || strings.Contains(k, ":l:") {
+				buckets++
+				if enc, err := b.rdb.ObjectEncoding(ctx, k).Result(); err != nil || enc != "listpack" {
+					t.Errorf("%s is encoded %q, %v; want listpack", k, enc, err)
+				}
+			}
+		}
+		if buckets < size/60 {
+			t.Errorf("%d buckets and blocks for %d numbers: the table did not grow", buckets, len(m.entries))
+		}
+	})
+}
+
+// TestSchemaVersion: data of another layout version (an older release's, or a newer
+// one's) is refused with ErrSchema by every operation, and nothing is written.
+func TestSchemaVersion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		for name, setup := range map[string]func(org string) error{
+			"version 1 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "1").Err() },
+			"version 3 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "3", "n", "5").Err() },
+			"version 1 data, no marker": func(org string) error {
+				return b.rdb.HSet(ctx, Base("dnc", org)+"entries", "+14155552671", `{"id":"x"}`, "enabled", "1").Err()
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				org := strings.ReplaceAll(name, " ", "-")
+				if err := setup(org); err != nil {
+					t.Fatal(err)
+				}
+				before := redistest.Snapshot(t, b.rdb)
+				ops := map[string]error{}
+				_, _, ops["Check"] = s.Check(ctx, org, "+14155552671", true)
+				_, _, ops["CheckMany"] = s.CheckMany(ctx, org, []string{"+14155552671"}, true)
+				_, ops["Enabled"] = s.Enabled(ctx, org, true)
+				ops["SetEnabled"] = s.SetEnabled(ctx, org, false)
+				_, ops["Add"] = s.Add(ctx, org, []Entry{{Number: "+14155552672"}}, time.Now())
+				_, ops["Remove"] = s.Remove(ctx, org, []string{"+14155552671"})
+				_, _, ops["List"] = s.List(ctx, org, 0, 10)
+				_, ops["Count"] = s.Count(ctx, org)
+				_, _, ops["Scan"] = s.Scan(ctx, org, 0, 10)
+				_, _, ops["Get"] = s.Get(ctx, org, "+14155552671")
+				_, _, ops["Search"] = s.Search(ctx, org, Query{Text: "x"}, 0, 10)
+				for op, err := range ops {
+					if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "layout version") {
+						t.Errorf("%s = %v; want ErrSchema naming the version", op, err)
+					}
+				}
+				if after := redistest.Snapshot(t, b.rdb); after != before {
+					t.Errorf("refused operations changed Redis:\n%s\n%s", before, after)
+				}
+			})
+		}
+	})
+}
+
+// TestForeignData: values the store did not write under its keys never answer "not
+// listed" for a listed number, and never crash a script.
+func TestForeignData(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org, n = "foreign", "+14155552671"
+		if _, err := s.Add(ctx, org, []Entry{{Number: n}, {Number: "+14155552672"}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		bkey := Base("dnc", org) + "b:0"
+		// A record too short to read: still listed, and the error says so.
+		if err := b.rdb.HSet(ctx, bkey, n[1:], "junk").Err(); err != nil {
+			t.Fatal(err)
+		}
+		st, e, err := s.Check(ctx, org, n, true)
+		if st != Listed || e.Number != n || !errors.Is(err, ErrBadReply) {
+			t.Errorf("Check with a short record = %v, %+v, %v; want listed and ErrBadReply", st, e, err)
+		}
+		if _, _, err := s.List(ctx, org, 0, 10); !errors.Is(err, ErrBadReply) {
+			t.Errorf("List over a short record = %v; want ErrBadReply", err)
+		}
+		// A record naming a dictionary index that does not exist.
+		rec := put48(1)[1:] + put48(0) + "\x00\x00\x09" + "\x00\x00\x00"
+		if err := b.rdb.HSet(ctx, bkey, n[1:], rec).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, err := s.Check(ctx, org, n, true); st != Listed || !errors.Is(err, ErrBadReply) {
+			t.Errorf("Check with an unknown type index = %v, %v; want listed and ErrBadReply", st, err)
+		}
+		// A bucket of another type: the check fails, as Listed.
+		if err := b.rdb.Del(ctx, bkey).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.rdb.Set(ctx, bkey, "oops", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, err := s.Check(ctx, org, "+14155552673", true); st != Listed || err == nil {
+			t.Errorf("Check with a foreign bucket = %v, %v; want listed and an error", st, err)
+		}
+		if _, ls, err := s.CheckMany(ctx, org, []string{"+14155552673"}, true); err == nil {
+			t.Errorf("CheckMany with a foreign bucket = %v, nil; want an error", ls)
+		}
+		// A switch other than "0" is on.
+		if err := b.rdb.HSet(ctx, Base("dnc", org)+"meta", "enabled", "false").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if on, err := s.Enabled(ctx, org, false); !on || err != nil {
+			t.Errorf("Enabled with switch \"false\" = %v, %v; want on", on, err)
+		}
+	})
+}
+
+// TestIDs: ids are stable for the life of an entry, differ after a number is listed
+// again, and never reach an entry of another org or a made-up one.
+func TestIDs(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		es := []Entry{{Number: "+14155552671"}}
+		if _, err := s.Add(ctx, "a", es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		theirs := []Entry{{Number: "+14155552671"}}
+		if _, err := s.Add(ctx, "b", theirs, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.GetByID(ctx, "a", theirs[0].ID); ok || err != nil {
+			t.Errorf("GetByID(another org's id) = %v, %v; want not found", ok, err)
+		}
+		if _, ok, err := s.DeleteByID(ctx, "a", theirs[0].ID); ok || err != nil {
+			t.Errorf("DeleteByID(another org's id) = %v, %v; want not found", ok, err)
+		}
+		for i := range 2000 {
+			id := fmt.Sprintf("%024x", uint64(i)*0x9e3779b97f4a7c15)
+			if _, ok, err := s.DeleteByID(ctx, "a", id); ok || err != nil {
+				t.Fatalf("DeleteByID(made-up %s) = %v, %v", id, ok, err)
+			}
+		}
+		old := es[0].ID
+		if _, err := s.Remove(ctx, "a", []string{"+14155552671"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Add(ctx, "a", es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if es[0].ID == old {
+			t.Fatal("a number listed again kept its old id")
+		}
+		if _, ok, _ := s.GetByID(ctx, "a", old); ok {
+			t.Error("a stale id found the new entry")
+		}
+		if _, ok, _ := s.DeleteByID(ctx, "a", old); ok {
+			t.Error("a stale id deleted the new entry")
+		}
+		if _, ok, err := s.GetByID(ctx, "a", es[0].ID); !ok || err != nil {
+			t.Errorf("GetByID(fresh id) = %v, %v", ok, err)
+		}
+	})
+}
+
+// TestListOffsets: far offsets, and the count alone.
+func TestListOffsets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		if _, err := s.Add(ctx, "o", withMeta(randomE164(9, 300)), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []int{300, 1 << 40, math.MaxInt32} {
+			if page, total, err := s.List(ctx, "o", off, 10); len(page) != 0 || total != 300 || err != nil {
+				t.Errorf("List(%d) = %d entries, %d, %v; want none of 300", off, len(page), total, err)
+			}
+		}
+		if c, err := s.Count(ctx, "o"); c != 300 || err != nil {
+			t.Errorf("Count = %d, %v", c, err)
+		}
+		if c, err := s.Count(ctx, "never"); c != 0 || err != nil {
+			t.Errorf("Count of an org never written = %d, %v", c, err)
+		}
+	})
+}

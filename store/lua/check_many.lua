@@ -1,0 +1,13 @@
+-- check_many.lua: the org's switch and, when DNC is on, which of the numbers are listed.
+-- KEYS    meta, f, d (lib.lua)
+-- ARGV[1] "1" or "0": the switch of an org that never set it
+-- ARGV[2..] the numbers' E.164 digits without "+"
+-- Reply: {0} DNC off; else {1, listed1, listed2, ...}, each 1 (listed) or 0.
+local s, err = state()
+if not s then return redis.error_reply(err) end
+if switch(s, ARGV[1]) == '0' then return {0} end
+local out = {1}
+for i = 2, #ARGV do
+  out[i] = redis.call('HEXISTS', bucketKey(ARGV[i], s.L, s.p), ARGV[i])
+end
+return out

@@ -1,0 +1,136 @@
+-- lib.lua: what every script of the layout shares (store.go puts it in front of each).
+-- Every script takes the same KEYS, in this order:
+-- KEYS[1] <base>meta   hash  v, enabled, L, p, n, seq, dict (keys.go)
+-- KEYS[2] <base>f      hash  Fenwick tree of live entries per group of GROUP log blocks
+-- KEYS[3] <base>d      hash  dictionary: "s<text>" -> index, "i<index>" -> text
+-- and derives from <base> (KEYS[1] without "meta") the keys that depend on the data:
+-- buckets <base>b:<i> and log blocks <base>l:<j>, all under the same hash tag.
+local META, FEN, DICT = KEYS[1], KEYS[2], KEYS[3]
+local BASE = string.sub(META, 1, -5)
+local VERSION = '2'
+local BLOCK = 128          -- sequence numbers per log block: a block stays a listpack
+local GROUP = 128          -- log blocks per Fenwick leaf (16,384 sequence numbers)
+local MAXG = 4194304       -- 2^22 groups: 2^36 sequence numbers
+local LOAD = 40            -- mean entries per bucket that makes the table grow
+local P, HA, HB = 2147483647, 386342957, 50331653
+
+-- hash of a number's digits, in [0, P): exact in Lua's doubles (every product < 2^53).
+local function hash(digits)
+  local n = tonumber(digits)
+  local hi = math.floor(n / 100000000)
+  local lo = n - hi * 100000000
+  return (hi * HA % P + lo * HB % P) % P
+end
+
+-- the bucket of a number in a linear hash table of level L and split pointer p.
+local function bucketKey(digits, L, p)
+  local h, m = hash(digits), 2 ^ L
+  local b = h % m
+  if b < p then b = h % (2 * m) end
+  return BASE .. 'b:' .. b
+end
+
+local function logKey(blk) return BASE .. 'l:' .. blk end
+
+-- pack3 and pack5 write n as 3 or 5 big-endian bytes.
+local function pack3(n)
+  local a = math.floor(n / 65536)
+  local b = math.floor(n / 256) % 256
+  return string.char(a, b, n % 256)
+end
+
+local function pack5(n)
+  local hi = math.floor(n / 16777216)
+  local lo = n - hi * 16777216
+  return string.char(math.floor(hi / 256), hi % 256) .. pack3(lo)
+end
+
+local function unpackBE(s, i, j)
+  local v = 0
+  for k = i, j do v = v * 256 + string.byte(s, k) end
+  return v
+end
+
+-- state reads the org's meta hash. An org whose data is of another layout version (or
+-- of version 1, which had no meta hash and kept "<base>entries") is refused.
+local function state()
+  local m = redis.call('HMGET', META, 'v', 'enabled', 'L', 'p', 'n', 'seq')
+  if not m[1] then
+    if redis.call('EXISTS', BASE .. 'entries') == 1 then
+      return nil, 'DNCSCHEMA the org holds data of layout version 1 (' .. BASE .. 'entries); this code reads version ' .. VERSION
+    end
+  elseif m[1] ~= VERSION then
+    return nil, 'DNCSCHEMA the org holds data of layout version ' .. m[1] .. '; this code reads version ' .. VERSION
+  end
+  return {v = m[1], enabled = m[2], L = tonumber(m[3] or 0), p = tonumber(m[4] or 0),
+    n = tonumber(m[5] or 0), seq = tonumber(m[6] or 0)}
+end
+
+-- switch returns "0" when DNC is off for the org: its own setting, else the default.
+local function switch(s, default)
+  if s.enabled then return s.enabled end
+  return default
+end
+
+-- dictOf appends to out, once each (seen), the dictionary index and text pairs that a
+-- record names. A record too short to name any names none.
+local function dictOf(rec, out, seen)
+  if #rec < 17 then return end
+  local idx = {unpackBE(rec, 12, 14), unpackBE(rec, 15, 17)}
+  if #rec == 21 and string.byte(rec, 18) == 3 then idx[3] = unpackBE(rec, 19, 21) end
+  for _, i in ipairs(idx) do
+    if i > 0 and not seen[i] then
+      seen[i] = true
+      out[#out + 1] = i
+      out[#out + 1] = redis.call('HGET', DICT, 'i' .. i)
+    end
+  end
+end
+
+-- lowbit returns the lowest set bit of i > 0 (plain arithmetic: no bit library needed).
+local function lowbit(i)
+  local b = 1
+  while i % (2 * b) == 0 do b = 2 * b end
+  return b
+end
+
+-- fenwick adds delta[g] to the live count of each group g of log blocks (the tree's
+-- leaves). Tables are keyed by strings: a Lua table keyed by large integers may grow
+-- an array part that large.
+local function fenwick(delta)
+  local nodes = {}
+  for g, d in pairs(delta) do
+    if d ~= 0 then
+      local i = tonumber(g) + 1
+      while i <= MAXG do
+        local k = tostring(i)
+        nodes[k] = (nodes[k] or 0) + d
+        i = i + lowbit(i)
+      end
+    end
+  end
+  for i, d in pairs(nodes) do
+    if d ~= 0 and redis.call('HINCRBY', FEN, i, d) == 0 then redis.call('HDEL', FEN, i) end
+  end
+end
+
+-- locate returns the log block holding the rank-th oldest live entry (rank >= 1) and
+-- its place among that block's live entries: 22 HGETs down the Fenwick tree to the
+-- group, then HLEN of the group's blocks from its first.
+local function locate(rank)
+  local pos, k, step = 0, rank, MAXG / 2
+  while step >= 1 do
+    local c = tonumber(redis.call('HGET', FEN, pos + step) or '0')
+    if c < k then pos, k = pos + step, k - c end
+    step = step / 2
+  end
+  local blk = pos * GROUP
+  for j = 0, GROUP - 1 do
+    local c = redis.call('HLEN', logKey(blk + j))
+    if c >= k then return blk + j, k end
+    k = k - c
+  end
+  return nil, 'DNCCORRUPT the count of block group ' .. pos .. ' exceeds its blocks'
+end
+
+-- script body --
