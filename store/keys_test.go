@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,14 @@ func TestCheckOrg(t *testing.T) {
 	for _, org := range []string{"", "a b", "a{b", "a}b", "tab\t", "\x7f", "bad\xff", strings.Repeat("a", MaxOrgLen+1), "nb\u00a0sp"} {
 		if err := CheckOrg(org); err == nil {
 			t.Errorf("CheckOrg(%q) = nil; want an error", org)
+		}
+	}
+}
+
+func TestBucketKey(t *testing.T) {
+	for _, b := range []uint64{0, 7, 123456789} {
+		if got, want := bucketKey("dnc", "ünïcode", b), Base("dnc", "ünïcode")+"b:"+strconv.FormatUint(b, 10); got != want {
+			t.Errorf("bucketKey = %q; want %q", got, want)
 		}
 	}
 }

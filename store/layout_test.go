@@ -46,19 +46,10 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// bucketOf is the Lua scripts' bucket function (lib.lua) restated, so that a test can
-// prove where every number lies: exact integer arithmetic below 2^53, as Lua's doubles.
+// bucketOf is where the Go side (cache.go) puts a number: the test proves that the Lua
+// scripts, computing in doubles, put every number there too.
 func bucketOf(digits string, L, p int64) int64 {
-	const P, HA, HB = 2147483647, 386342957, 50331653
-	n, _ := strconv.ParseInt(digits, 10, 64)
-	hi, lo := n/100000000, n%100000000
-	h := (hi*HA%P + lo*HB%P) % P
-	m := int64(1) << L
-	b := h % m
-	if b < p {
-		b = h % (2 * m)
-	}
-	return b
+	return int64(tableSize{L: uint8(L), p: uint64(p)}.bucket(hashDigits(digits)))
 }
 
 // model is what a test expects an org's list to hold.
@@ -110,7 +101,13 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if fields["~d"] == "" || !strings.HasSuffix(fields["~e"], ":"+meta["epoch"]) {
+				t.Errorf("bucket %s: depth %q, stamp %q; the org's epoch is %q", k, fields["~d"], fields["~e"], meta["epoch"])
+			}
 			for d, rec := range fields {
+				if strings.HasPrefix(d, "~") {
+					continue
+				}
 				if got := bucketOf(d, L, p); got != idx {
 					t.Errorf("%s lies in bucket %d; its hash names %d (L %d, p %d)", d, idx, got, L, p)
 				}
@@ -485,4 +482,118 @@ func TestListOffsets(t *testing.T) {
 			t.Errorf("Count of an org never written = %d, %v", c, err)
 		}
 	})
+}
+
+// TestCheckWhileTheTableGrows: a Store whose idea of an org's bucket table is out of
+// date (another process grew it) still answers every check right, and a listed number
+// is never answered "not listed" while the table splits under concurrent checks.
+func TestCheckWhileTheTableGrows(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := ctxT(t)
+		checker, writer := New(b.rdb, ""), New(b.rdb, "")
+		const org = "grows"
+		size := 8000
+		if !b.real {
+			size = 2000
+		}
+		numbers := randomE164(21, 2*size)
+		listed, later := numbers[:200], numbers[size:]
+		es := make([]Entry, len(listed))
+		for i, n := range listed {
+			es[i] = Entry{Number: n, Type: "complaint"}
+		}
+		if _, err := writer.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range listed[:5] { // the checker learns the small table
+			if st, _, err := checker.Check(ctx, org, n, true); st != Listed || err != nil {
+				t.Fatalf("Check(%s) = %v, %v", n, st, err)
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			for lo := 0; lo < len(later); lo += 500 {
+				chunk := make([]Entry, 0, 500)
+				for _, n := range later[lo:min(lo+500, len(later))] {
+					chunk = append(chunk, Entry{Number: n})
+				}
+				if _, err := writer.Add(ctx, org, chunk, time.Now()); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		for running := true; running; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				running = false
+			default:
+			}
+			for _, n := range listed {
+				st, e, err := checker.Check(ctx, org, n, true)
+				if st != Listed || err != nil || e.Number != n || e.Type != "complaint" {
+					t.Fatalf("Check(%s) while the table grows = %v, %+v, %v; want listed", n, st, e, err)
+				}
+			}
+		}
+		for _, n := range numbers[200:size] {
+			if st, _, err := checker.Check(ctx, org, n, true); st != NotListed || err != nil {
+				t.Fatalf("Check(%s) never listed = %v, %v", n, st, err)
+			}
+		}
+		for _, n := range later {
+			if st, _, err := checker.Check(ctx, org, n, true); st != Listed || err != nil {
+				t.Fatalf("Check(%s) = %v, %v; want listed", n, st, err)
+			}
+		}
+	})
+}
+
+// TestToggleStampsEveryBucket: switching DNC off and on reaches every bucket of a grown
+// table, and a switch started while another runs wins.
+func TestToggleStampsEveryBucket(t *testing.T) {
+	b := backends(t)[1]
+	ctx, s := ctxT(t), New(b.rdb, "")
+	const org = "toggle"
+	numbers := randomE164(31, 30000)
+	es := make([]Entry, len(numbers))
+	for i, n := range numbers {
+		es[i].Number = n
+	}
+	if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{false, true, false} {
+		if err := s.SetEnabled(ctx, org, on); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range numbers[:3000] {
+			st, _, err := s.Check(ctx, org, n, true)
+			if err != nil || (st == Disabled) == on {
+				t.Fatalf("enabled %v: Check(%s) = %v, %v", on, n, st, err)
+			}
+		}
+	}
+	// Two switches at once: the later one's value is every bucket's.
+	errs := make(chan error, 2)
+	go func() { errs <- s.SetEnabled(ctx, org, true) }()
+	go func() { errs <- s.SetEnabled(ctx, org, false) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	on, err := s.Enabled(ctx, org, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range numbers {
+		if st, _, err := s.Check(ctx, org, n, true); err != nil || (st == Disabled) == on {
+			t.Fatalf("after two concurrent switches (meta says %v): Check(%s) = %v, %v", on, n, st, err)
+		}
+	}
 }

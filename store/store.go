@@ -73,6 +73,7 @@ var (
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	c      caches
 }
 
 // New returns a Store over rdb whose keys start with prefix (DefaultPrefix when empty).
@@ -80,7 +81,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: rdb, prefix: prefix}
+	return &Store{rdb: rdb, prefix: prefix, c: newCaches()}
 }
 
 // Entry is one listed number and what is known of it.
@@ -152,37 +153,97 @@ func (s *Store) runRO(ctx context.Context, sc *redis.Script, org string, args ..
 	return sc.RunRO(ctx, s.rdb, k[:], args...)
 }
 
-// Check reports in one round trip (one read-only script) whether DNC is enabled for org
-// (defaultEnabled when never set) and, if so, whether number is listed; for a listed
-// number it also returns its entry (the number alone, and an error wrapping
-// ErrBadReply, when its record cannot be read). On any error the state is Listed.
+// Check reports in one round trip whether DNC is enabled for org (defaultEnabled when
+// never set) and, if so, whether number is listed; for a listed number it also returns
+// its entry (the number alone, and an error wrapping ErrBadReply, when its record
+// cannot be read). On any error the state is Listed.
+//
+// The round trip is one HMGET of the bucket that the org's bucket table, as this Store
+// last saw it, names for the number: the bucket answers with the number's record, its
+// own depth, and its stamp (the org's switch and data epoch). When the depth shows that
+// the table has grown past what this Store saw, or the bucket does not exist, the check
+// asks again with a read-only script that reads the table's size first (check.lua),
+// and remembers the size. A listed entry's type and batch texts come from a cache of the
+// org's dictionary, keyed by the epoch; a text not yet cached costs one more read.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
 	d, err := digits(number)
 	if err != nil {
 		return Listed, Entry{}, err
 	}
+	h := hashDigits(d)
+	size := s.c.size(org)
+	vals, err := s.rdb.HMGet(ctx, bucketKey(s.prefix, org, size.bucket(h)), d, "~d", "~e").Result()
+	if err != nil {
+		return Listed, Entry{}, err
+	}
+	if len(vals) != 3 {
+		return Listed, Entry{}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
+	}
+	depth, ok1 := vals[1].(string)
+	st, ok2 := vals[2].(string)
+	sw, epoch, ok3 := strings.Cut(st, ":")
+	if !ok1 || !ok2 || !ok3 || !size.home(h, depth) {
+		if vals[1] == nil && vals[2] == nil && s.c.empty(org) {
+			return enabledState(defaultEnabled), Entry{}, nil // org has no data (see checkSlow)
+		}
+		return s.checkSlow(ctx, org, d, defaultEnabled)
+	}
+	if sw == "0" || (sw == "-" && !defaultEnabled) {
+		return Disabled, Entry{}, nil
+	}
+	if vals[0] == nil {
+		return NotListed, Entry{}, nil
+	}
+	rec, ok := vals[0].(string)
+	if !ok {
+		return Listed, Entry{Number: number}, fmt.Errorf("%w: check: record %T", ErrBadReply, vals[0])
+	}
+	dict, err := s.texts(ctx, org, epoch, rec)
+	if err != nil {
+		return Listed, Entry{Number: number}, err
+	}
+	e, err := decodeRecord(org, d, rec, dict)
+	if err != nil {
+		return Listed, Entry{Number: number}, err
+	}
+	return Listed, e, nil
+}
+
+func enabledState(on bool) State {
+	if on {
+		return NotListed
+	}
+	return Disabled
+}
+
+// checkSlow is Check by the read-only script that reads the org's table size first. It
+// remembers that size, and that an org has no data at all (so that its next checks, for
+// a second, answer from the missing bucket alone).
+func (s *Store) checkSlow(ctx context.Context, org, d string, defaultEnabled bool) (State, Entry, error) {
 	reply, err := s.runRO(ctx, checkScript, org, d, flag(defaultEnabled)).Slice()
 	if err != nil {
 		return Listed, Entry{}, scriptErr(err)
 	}
-	return readCheck(org, d, reply)
-}
-
-func readCheck(org, d string, reply []any) (State, Entry, error) {
-	if len(reply) == 0 {
-		return Listed, Entry{}, fmt.Errorf("%w: check: empty reply", ErrBadReply)
+	if len(reply) < 4 {
+		return Listed, Entry{}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(reply))
 	}
-	switch reply[0] {
-	case int64(0):
+	state, ok0 := reply[0].(int64)
+	L, ok1 := reply[1].(int64)
+	p, ok2 := reply[2].(int64)
+	epoch, ok3 := reply[3].(string)
+	if !ok0 || !ok1 || !ok2 || !ok3 || L < 0 || L > 40 || p < 0 || p >= 1<<L || state < 0 || state > 2 {
+		return Listed, Entry{}, fmt.Errorf("%w: check: %v", ErrBadReply, reply[:4])
+	}
+	s.c.setSize(org, tableSize{L: uint8(L), p: uint64(p)}, epoch == "")
+	switch {
+	case state == 0:
 		return Disabled, Entry{}, nil
-	case int64(1):
-	default:
-		return Listed, Entry{}, fmt.Errorf("%w: check: switch %v", ErrBadReply, reply[0])
-	}
-	if len(reply) == 1 {
+	case state == 1:
 		return NotListed, Entry{}, nil
+	case d == "" || len(reply) < 5:
+		return Listed, Entry{}, fmt.Errorf("%w: check: listed without a record", ErrBadReply)
 	}
-	e, err := readEntry(org, d, reply[1:])
+	e, err := readEntry(org, d, reply[4:])
 	if err != nil {
 		return Listed, Entry{Number: "+" + d}, err
 	}
@@ -329,23 +390,32 @@ func (s *Store) pipeline(ctx context.Context, sc *redis.Script, ro bool, org str
 	}
 }
 
-// SetEnabled switches DNC on or off for org.
+// SetEnabled switches DNC on or off for org: in its meta hash, then in the stamp of each
+// of its buckets, 500 buckets a script (so the cost grows with the list: about one
+// script per 20,000 listed numbers). Checks see the new setting bucket by bucket as the
+// scripts run; when SetEnabled returns, every check does. If another SetEnabled of the
+// org starts meanwhile, this one stops and the later one finishes the work.
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
-	return scriptErr(s.run(ctx, toggleScript, org, flag(enabled)).Err())
+	gen, from := any(""), int64(0)
+	for {
+		reply, err := s.run(ctx, toggleScript, org, flag(enabled), newEpoch(), gen, from).Int64Slice()
+		if err != nil {
+			return scriptErr(err)
+		}
+		if len(reply) != 2 {
+			return fmt.Errorf("%w: toggle: %v", ErrBadReply, reply)
+		}
+		if reply[0] < 0 || reply[1] == 0 {
+			return nil
+		}
+		gen, from = reply[0], reply[1]
+	}
 }
 
 // Enabled reports whether DNC is on for org, or def when org never set it.
 func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error) {
-	st, _, err := s.readSwitch(ctx, org, def)
+	st, _, err := s.checkSlow(ctx, org, "", def)
 	return st != Disabled, err
-}
-
-func (s *Store) readSwitch(ctx context.Context, org string, def bool) (State, Entry, error) {
-	reply, err := s.runRO(ctx, checkScript, org, "", flag(def)).Slice()
-	if err != nil {
-		return Listed, Entry{}, scriptErr(err)
-	}
-	return readCheck(org, "", reply)
 }
 
 // Add lists the entries' numbers (E.164, distinct) with their metadata and the given
@@ -357,12 +427,12 @@ func (s *Store) readSwitch(ctx context.Context, org string, def bool) (State, En
 // and the flags say which numbers are known to have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
 	ms := now.UnixMilli()
-	ts := put48(ms)
+	ts, epoch := put48(ms), newEpoch()
 	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
 	for lo := 0; lo < len(entries); lo += WriteChunk {
 		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
-		args := make([]any, 0, 1+4*len(chunk))
-		args = append(args, ts)
+		args := make([]any, 0, 2+4*len(chunk))
+		args = append(args, ts, epoch)
 		for i := range chunk {
 			e := &chunk[i]
 			d, err := digits(e.Number)

@@ -1,15 +1,17 @@
 -- add.lua: list numbers with their metadata; a listed number is left as it is.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] createdAt: 6 bytes, big-endian Unix milliseconds
--- ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 2, 6, ...: a number's E.164 digits
+-- ARGV[2] an epoch for the org's data, used if the org has none yet
+-- ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 3, 7, ...: a number's E.164 digits
 --         without "+", its type, its batchId, its requestUUID part (record.go)
 -- Reply: one integer per number: its new sequence number, or 0 if it was listed already.
 -- Each new number gets its bucket field, its log slot and its Fenwick count together;
 -- the table grows by a bucket whenever the mean load passes LOAD.
 local s, err = state()
 if not s then return redis.error_reply(err) end
+create(s, ARGV[2])
 local L, p, n, seq = s.L, s.p, s.n, s.seq
-if seq + (#ARGV - 1) / 4 > MAXG * GROUP * BLOCK - 1 then
+if seq + (#ARGV - 2) / 4 > MAXG * GROUP * BLOCK - 1 then
   return redis.error_reply('DNCFULL the org has used all its sequence numbers')
 end
 
@@ -35,23 +37,27 @@ local function intern(text)
   return i
 end
 
--- split moves the entries of bucket p that belong to bucket p + 2^L there.
+-- split moves the entries of bucket p that belong to bucket p + 2^L there. Both then
+-- have depth L + 1 ("~d"), and the new one the old one's stamp ("~e").
 local function split()
   local m = 2 ^ L
   local src, dst = BASE .. 'b:' .. p, BASE .. 'b:' .. (p + m)
   local kv = redis.call('HGETALL', src)
-  local fields, moved = {}, {}
+  local fields, moved = {}, {'~d', L + 1}
   for j = 1, #kv, 2 do
-    if hash(kv[j]) % (2 * m) ~= p then
-      fields[#fields + 1] = kv[j]
-      moved[#moved + 1] = kv[j]
+    local f = kv[j]
+    if f == '~e' then
+      moved[#moved + 1] = f
+      moved[#moved + 1] = kv[j + 1]
+    elseif string.byte(f, 1) ~= 126 and hash(f) % (2 * m) ~= p then -- 126: "~"
+      fields[#fields + 1] = f
+      moved[#moved + 1] = f
       moved[#moved + 1] = kv[j + 1]
     end
   end
-  if #fields > 0 then
-    redis.call('HDEL', src, unpack(fields))
-    redis.call('HSET', dst, unpack(moved))
-  end
+  if #fields > 0 then redis.call('HDEL', src, unpack(fields)) end
+  redis.call('HSET', src, '~d', L + 1)
+  redis.call('HSET', dst, unpack(moved))
   p = p + 1
   if p == m then L, p = L + 1, 0 end
 end
@@ -64,7 +70,7 @@ local function flush()
 end
 
 local out, delta, first = {}, {}, seq + 1
-for a = 2, #ARGV, 4 do
+for a = 3, #ARGV, 4 do
   local digits, u = ARGV[a], ARGV[a + 3]
   local long = string.byte(u, 1) == 3 and string.sub(u, 2)
   local bkey, new = bucketKey(digits, L, p), 0

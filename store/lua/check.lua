@@ -2,14 +2,19 @@
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] the number's E.164 digits without "+" ("" for the switch alone)
 -- ARGV[2] "1" or "0": the switch of an org that never set it
--- Reply: {0} DNC off; {1} on, not listed; {1, record, index, text, ...} on and listed,
--- with the dictionary texts the record names.
+-- Reply: {state, L, p, epoch, record, index, text, ...}: state 0 (DNC off), 1 (on, not
+-- listed) or 2 (on, listed: then the record and the dictionary texts it names); L and
+-- p size the bucket table, and epoch marks the org's data ("" when it has none).
+-- This is the check's slow path: a check reads one bucket with HMGET (store.go) and
+-- calls this only when the bucket it read is not the number's (the table grew since).
 local s, err = state()
 if not s then return redis.error_reply(err) end
-if switch(s, ARGV[2]) == '0' then return {0} end
-if ARGV[1] == '' then return {1} end
+local out = {0, s.L, s.p, s.epoch or ''}
+if switch(s, ARGV[2]) == '0' then return out end
+out[1] = 1
+if ARGV[1] == '' then return out end
 local rec = redis.call('HGET', bucketKey(ARGV[1], s.L, s.p), ARGV[1])
-if not rec then return {1} end
-local out = {1, rec}
+if not rec then return out end
+out[1], out[5] = 2, rec
 dictOf(rec, out, {})
 return out

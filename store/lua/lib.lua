@@ -1,6 +1,6 @@
 -- lib.lua: what every script of the layout shares (store.go puts it in front of each).
 -- Every script takes the same KEYS, in this order:
--- KEYS[1] <base>meta   hash  v, enabled, L, p, n, seq, dict (keys.go)
+-- KEYS[1] <base>meta   hash  v, epoch, enabled, tg, L, p, n, seq, dict (keys.go)
 -- KEYS[2] <base>f      hash  Fenwick tree of live entries per group of GROUP log blocks
 -- KEYS[3] <base>d      hash  dictionary: "s<text>" -> index, "i<index>" -> text
 -- and derives from <base> (KEYS[1] without "meta") the keys that depend on the data:
@@ -54,7 +54,7 @@ end
 -- state reads the org's meta hash. An org whose data is of another layout version (or
 -- of version 1, which had no meta hash and kept "<base>entries") is refused.
 local function state()
-  local m = redis.call('HMGET', META, 'v', 'enabled', 'L', 'p', 'n', 'seq')
+  local m = redis.call('HMGET', META, 'v', 'enabled', 'L', 'p', 'n', 'seq', 'epoch')
   if not m[1] then
     if redis.call('EXISTS', BASE .. 'entries') == 1 then
       return nil, 'DNCSCHEMA the org holds data of layout version 1 (' .. BASE .. 'entries); this code reads version ' .. VERSION
@@ -63,7 +63,21 @@ local function state()
     return nil, 'DNCSCHEMA the org holds data of layout version ' .. m[1] .. '; this code reads version ' .. VERSION
   end
   return {v = m[1], enabled = m[2], L = tonumber(m[3] or 0), p = tonumber(m[4] or 0),
-    n = tonumber(m[5] or 0), seq = tonumber(m[6] or 0)}
+    n = tonumber(m[5] or 0), seq = tonumber(m[6] or 0), epoch = m[7]}
+end
+
+-- stamp is what every bucket keeps in its "~e" field: the org's switch ("1", "0", or
+-- "-" for the default) and the epoch of its data, so that a check reads both with the
+-- number, in one HMGET of one bucket.
+local function stamp(enabled, epoch) return (enabled or '-') .. ':' .. epoch end
+
+-- create makes the org's meta hash and its first bucket when the org has none, with the
+-- given epoch (random, from the client): the marker of this generation of its data.
+local function create(s, epoch)
+  if s.v then return end
+  redis.call('HSET', META, 'v', VERSION, 'epoch', epoch)
+  redis.call('HSET', BASE .. 'b:0', '~d', 0, '~e', stamp(s.enabled, epoch))
+  s.v, s.epoch = VERSION, epoch
 end
 
 -- switch returns "0" when DNC is off for the org: its own setting, else the default.

@@ -11,7 +11,9 @@ local last = 2 ^ s.L + s.p - 1
 local out, read = {0}, 0
 while b <= last and #out - 1 < aim and read < 1000 do
   local fields = redis.call('HKEYS', BASE .. 'b:' .. b)
-  for _, f in ipairs(fields) do out[#out + 1] = f end
+  for _, f in ipairs(fields) do
+    if string.byte(f, 1) ~= 126 then out[#out + 1] = f end -- 126: "~", the bucket's own fields
+  end
   b, read = b + 1, read + 1
 end
 if b <= last then out[1] = b end

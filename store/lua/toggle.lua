@@ -1,8 +1,29 @@
--- toggle.lua: switch DNC on or off for the org.
+-- toggle.lua: switch DNC on or off for the org, in the meta hash and in every bucket's
+-- stamp, a bounded number of buckets a call.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] "1" (on) or "0" (off)
--- Reply: 1.
+-- ARGV[2] an epoch for the org's data, used if the org has none yet
+-- ARGV[3] "" to start a switch; else the generation a previous call returned
+-- ARGV[4] the first bucket to stamp
+-- Reply: {generation, next}: call again with them until next is 0; {-1, 0} when a later
+-- switch has started (it stamps every bucket itself).
 local s, err = state()
 if not s then return redis.error_reply(err) end
-redis.call('HSET', META, 'v', VERSION, 'enabled', ARGV[1])
-return 1
+create(s, ARGV[2])
+local gen
+if ARGV[3] == '' then
+  gen = redis.call('HINCRBY', META, 'tg', 1)
+  redis.call('HSET', META, 'enabled', ARGV[1])
+else
+  gen = tonumber(redis.call('HGET', META, 'tg'))
+  if gen ~= tonumber(ARGV[3]) then return {-1, 0} end
+end
+local count = 2 ^ s.L + s.p
+local from = tonumber(ARGV[4])
+local to = math.min(from + 500, count)
+local st = stamp(ARGV[1], s.epoch)
+for b = from, to - 1 do
+  redis.call('HSET', BASE .. 'b:' .. b, '~e', st)
+end
+if to >= count then to = 0 end
+return {gen, to}

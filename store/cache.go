@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// hashDigits is lib.lua's hash of a number's digits: exact integer arithmetic, every
+// product below 2^53, so that Lua's doubles and Go agree (TestKeysStayInStep checks
+// where every number lies).
+func hashDigits(d string) uint64 {
+	const P, HA, HB = 2147483647, 386342957, 50331653
+	n, _ := strconv.ParseUint(d, 10, 64)
+	hi, lo := n/100000000, n%100000000
+	return (hi*HA%P + lo*HB%P) % P
+}
+
+// tableSize is the size of an org's linear hash table: level L, split pointer p.
+type tableSize struct {
+	L uint8
+	p uint64
+}
+
+// bucket returns the bucket of hash h (lib.lua's bucketKey).
+func (t tableSize) bucket(h uint64) uint64 {
+	m := uint64(1) << t.L
+	b := h % m
+	if b < t.p {
+		b = h % (2 * m)
+	}
+	return b
+}
+
+// home reports whether the bucket of h in t, whose depth field reads depth, is where h
+// lives now: a bucket of depth D holds exactly the hashes equal to it modulo 2^D, and
+// one HMGET reads the bucket's depth together with the number, so the answer is exact.
+func (t tableSize) home(h uint64, depth string) bool {
+	D, err := strconv.ParseUint(depth, 10, 8)
+	return err == nil && D <= 40 && h%(uint64(1)<<D) == t.bucket(h)
+}
+
+// bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for
+// every call.
+func bucketKey(prefix, org string, b uint64) string {
+	var arr [128]byte // on the stack: string(buf) below is the one allocation
+	buf := append(arr[:0], prefix...)
+	buf = append(buf, ":{"...)
+	buf = append(buf, org...)
+	buf = append(buf, "}:b:"...)
+	buf = strconv.AppendUint(buf, b, 10)
+	return string(buf)
+}
+
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// caches are what a Store remembers between calls, all of it safe to lose or to find
+// out of date: the size of each org's bucket table (a stale one costs a check one more
+// round trip), orgs seen without data (for a second), and dictionary texts (keyed by the
+// org's data epoch, so a reset org never reads another generation's texts). Each map is
+// bounded: when full it is emptied.
+type caches struct {
+	mu    sync.RWMutex
+	sizes map[string]tableSize
+	bare  map[string]time.Time
+	dict  map[dictKey]string
+}
+
+type dictKey struct {
+	org, epoch string
+	idx        uint64
+}
+
+const cacheMax = 1 << 16
+
+func newCaches() caches {
+	return caches{sizes: map[string]tableSize{}, bare: map[string]time.Time{}, dict: map[dictKey]string{}}
+}
+
+func (c *caches) size(org string) tableSize {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.sizes[org]
+}
+
+func (c *caches) setSize(org string, t tableSize, empty bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.sizes) >= cacheMax {
+		clear(c.sizes)
+	}
+	c.sizes[org] = t
+	if len(c.bare) >= cacheMax {
+		clear(c.bare)
+	}
+	if empty {
+		c.bare[org] = time.Now()
+	} else {
+		delete(c.bare, org)
+	}
+}
+
+// emptyFor is how long an org seen without any data is taken to still have none when
+// its first bucket is missing (it could only gain data of an older layout meanwhile).
+const emptyFor = time.Second
+
+func (c *caches) empty(org string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.bare[org]
+	return ok && time.Since(t) < emptyFor
+}
+
+// texts returns the dictionary texts that rec names, from the cache or, for those it
+// lacks, from Redis (one HMGET).
+func (s *Store) texts(ctx context.Context, org, epoch, rec string) (map[uint64]string, error) {
+	idx := recordIndexes(rec)
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	out := make(map[uint64]string, len(idx))
+	var missing []uint64
+	s.c.mu.RLock()
+	for _, i := range idx {
+		if t, ok := s.c.dict[dictKey{org, epoch, i}]; ok {
+			out[i] = t
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	s.c.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	fields := make([]string, len(missing))
+	for j, i := range missing {
+		fields[j] = "i" + strconv.FormatUint(i, 10)
+	}
+	k := orgKeys(s.prefix, org)
+	vals, err := s.rdb.HMGet(ctx, k[2], fields...).Result()
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != len(missing) {
+		return nil, fmt.Errorf("%w: dictionary: %d values", ErrBadReply, len(vals))
+	}
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if len(s.c.dict) >= cacheMax {
+		clear(s.c.dict)
+	}
+	for j, v := range vals {
+		if t, ok := v.(string); ok {
+			out[missing[j]] = t
+			s.c.dict[dictKey{org, epoch, missing[j]}] = t
+		}
+	}
+	return out, nil
+}
+
+// recordIndexes returns the dictionary indexes a record names (none for a record too
+// short to name any).
+func recordIndexes(rec string) []uint64 {
+	if len(rec) < recHead {
+		return nil
+	}
+	var idx []uint64
+	for _, i := range []uint64{be(rec[11:14]), be(rec[14:17])} {
+		if i != 0 {
+			idx = append(idx, i)
+		}
+	}
+	if u := rec[recHead:]; len(u) == 4 && u[0] == 0x03 {
+		idx = append(idx, be(u[1:]))
+	}
+	return idx
+}
