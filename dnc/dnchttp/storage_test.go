@@ -97,8 +97,8 @@ func TestStorageFailure(t *testing.T) {
 }
 
 // A toggle through the API reaches a dialer's own Enforcer on the same Redis at once;
-// so do adds and deletes. Then, with Redis gone, every endpoint answers 500 without
-// leaking where Redis was.
+// so do adds and deletes. Then, with Redis gone (connections refused), every endpoint
+// answers 503 with Retry-After, at once, without leaking where Redis was.
 func TestRealRedis(t *testing.T) {
 	s := redistest.Start(t)
 	f := newFixtureOn(t, s.Client(t))
@@ -142,7 +142,14 @@ func TestRealRedis(t *testing.T) {
 
 	s.Stop()
 	_, port, _ := strings.Cut(s.Addr, ":")
-	expectInternalError(t, f, s.Addr, port)
+	for _, ep := range endpoints {
+		what := ep.method + " " + ep.path + " on a stopped Redis"
+		r, took := f.timed(t, ep.method, ep.path, tokA, ep.body)
+		expectUnavailable(t, what, r, took, dnchttp.DefaultTimeout+margin)
+		if strings.Contains(r.raw, port) {
+			t.Errorf("%s: the answer leaks the port: %s", what, r.raw)
+		}
+	}
 	if !strings.Contains(f.logs.String(), s.Addr) {
 		t.Errorf("the log does not hold the cause:\n%s", f.logs.String())
 	}
