@@ -43,6 +43,13 @@
 // are 400). Keys are matched exactly: "ENABLE" is an unknown key, and unknown keys are
 // ignored, whatever their values.
 //
+// The metadata of POST /api/dnc/add (type, batchId, requestUUID) must not hold control
+// characters (C0, DEL, C1) or bidirectional formatting characters (U+061C, U+200E,
+// U+200F, U+202A to U+202E, U+2066 to U+2069): 400, naming the field, the character and
+// its byte offset. No answer repeats more than the first 64 characters of an input: error
+// messages quote that much and the input's length, and the "input" of a check result is
+// cut to 64 characters followed by "...".
+//
 // Phone numbers in requests include their country code, the "+" optional, as in the
 // hosted product: "12125551234" is +1 212-555-1234 and "2125551234" is read as
 // +212 5551234 (invalid). Formatting characters, "tel:" URIs and extensions are allowed;
