@@ -44,6 +44,7 @@ func TestTransient(t *testing.T) {
 		{"pool exhausted", down(redis.ErrPoolTimeout), true},
 		{"cluster failing over", down(redisError(t, "CLUSTERDOWN The cluster is down")), true},
 		{"replica loading", down(redisError(t, "LOADING Redis is loading the dataset in memory")), true},
+		{"no replica to write to", down(redisError(t, "NOREPLICAS Not enough good replicas to write.")), true},
 		{"caller went away", down(context.Canceled), false},
 		{"caller went away while refused", down(fmt.Errorf("%w: %w", context.Canceled, refused)), false},
 		{"client closed", down(redis.ErrClosed), false},
