@@ -27,7 +27,11 @@
 // All of an organization's keys share the Redis Cluster hash tag {org}, so an Enforcer
 // works on a single node, with Sentinel and on Redis Cluster alike. Give the go-redis
 // client ContextTimeoutEnabled: true, or a context deadline will not cut short a command
-// already sent to a server that has stopped answering.
+// already sent to a server that has stopped answering. [Transient] tells an outage that
+// may pass (a deadline, an unreachable Redis, a cluster failing over) from other storage
+// errors. On Redis Cluster, [New] has the client reload its slot map after a connection
+// failure, so that checks follow a failover within a fraction of a second instead of
+// go-redis' own 60 s reload.
 //
 // An Enforcer is safe for concurrent use.
 package dnc

@@ -55,13 +55,17 @@ type Observer interface {
 type Enforcer struct {
 	st  *store.Store
 	cfg config
+
+	heal *healer // nil unless rdb is a *redis.ClusterClient; see cluster.go
 }
 
 // New returns an Enforcer that keeps its state in rdb: a *redis.Client,
 // *redis.ClusterClient (Redis Cluster), failover client (Sentinel) or *redis.Ring.
 // It fails on an invalid option, such as an unknown region, and warms the phone number
 // metadata of the default region so the first check is not slow. It does not contact
-// Redis.
+// Redis. On a *redis.ClusterClient it adds a hook that has the client reload its slot
+// map after a connection failure (at most every 250 ms), so that checks and writes
+// reach a promoted replica as soon as the cluster has failed over.
 func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidArgument)
@@ -80,7 +84,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if err := phone.Warm(region); err != nil {
 		return nil, err
 	}
-	return &Enforcer{st: store.New(rdb, cfg.prefix), cfg: cfg}, nil
+	return &Enforcer{st: store.New(rdb, cfg.prefix), cfg: cfg, heal: newHealer(rdb)}, nil
 }
 
 // Region returns the default region, upper-case.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dncguard/dncguard/internal/clip"
 	"github.com/dncguard/dncguard/store"
 )
 
@@ -54,12 +55,12 @@ var (
 // ErrInvalidNumber and the phone package's cause with errors.Is.
 type NumberError struct {
 	Index int    // position of the number in the call's list of numbers (0 for one number)
-	Input string // the number as given
+	Input string // the number as given (Error quotes at most its first 64 characters)
 	Err   error  // the cause, from package phone
 }
 
 func (e *NumberError) Error() string {
-	return fmt.Sprintf("%v: number %d %q: %v", ErrInvalidNumber, e.Index, e.Input, e.Err)
+	return fmt.Sprintf("%v: number %d %s: %v", ErrInvalidNumber, e.Index, clip.Quote(e.Input), e.Err)
 }
 
 // Unwrap returns ErrInvalidNumber and the cause.

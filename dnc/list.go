@@ -21,13 +21,49 @@ type Meta struct {
 	RequestUUID string // the call or request that produced the opt-out
 }
 
-func (m Meta) validate() error {
+// Validate returns nil if m may be stored, else an error wrapping ErrInvalidArgument
+// that names the first field at fault: a field longer than MaxMetaLen bytes, not valid
+// UTF-8, or holding a C0 or C1 control character, DEL (they rewrite terminals and forge
+// log and CSV lines) or a bidirectional formatting character (U+061C, U+200E, U+200F,
+// U+202A to U+202E, U+2066 to U+2069: they reorder the text a person reads). The
+// message never quotes the text. AddEntry calls it before anything else.
+func (m Meta) Validate() error {
 	for _, f := range []struct{ name, v string }{{"type", m.Type}, {"batchId", m.BatchID}, {"requestUUID", m.RequestUUID}} {
 		if len(f.v) > MaxMetaLen || !utf8.ValidString(f.v) {
 			return fmt.Errorf("%w: %s: want valid UTF-8 of at most %d bytes", ErrInvalidArgument, f.name, MaxMetaLen)
 		}
+		for i, r := range f.v {
+			if forbidden(r) {
+				return &MetaError{Field: f.name, Rune: r, At: i}
+			}
+		}
 	}
 	return nil
+}
+
+// MetaError reports a metadata field holding a character that may not be stored. It
+// matches ErrInvalidArgument.
+type MetaError struct {
+	Field string // "type", "batchId" or "requestUUID"
+	Rune  rune   // the character
+	At    int    // its byte offset in the field
+}
+
+func (e *MetaError) Error() string {
+	return fmt.Sprintf("%s holds the control character %U at byte %d: control and bidirectional formatting characters are not allowed", e.Field, e.Rune, e.At)
+}
+
+// Unwrap returns ErrInvalidArgument.
+func (e *MetaError) Unwrap() error { return ErrInvalidArgument }
+
+func forbidden(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // normalizeAll normalizes numbers in the default region and drops repeats (two formats
@@ -90,7 +126,7 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	if err != nil {
 		return Entry{}, &NumberError{Input: number, Err: err}
 	}
-	if err := meta.validate(); err != nil {
+	if err := meta.Validate(); err != nil {
 		return Entry{}, err
 	}
 	now := e.cfg.now()

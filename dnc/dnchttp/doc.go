@@ -13,8 +13,8 @@
 // Every response, errors included, is the JSON envelope
 // {"message", "status", "code", "errorMessage"}, plus "data" where an endpoint returns
 // data; code equals the HTTP status. On failure status is false and message and
-// errorMessage both say what was wrong; storage failures say only "internal error"
-// (the cause is logged, never sent).
+// errorMessage both say what was wrong; storage failures say only "internal error", or
+// [MsgUnavailable] for an outage (the cause is logged, never sent).
 //
 // A request is checked in this order, and the first failure answers:
 //
@@ -27,15 +27,28 @@
 //     whatever else is wrong with it; a body that cannot be read is 400 "could not read
 //     the request body"; anything else wrong with the request is 400, naming the field
 //     and why;
-//  5. storage: 500.
+//  5. storage: a Redis that does not answer within the request's deadline
+//     ([WithTimeout], default 2 s) or cannot be reached (refused or reset connections,
+//     a cluster failing over: see [dnc.Transient]) is 503 with a "Retry-After: 1"
+//     header; any other storage failure is 500.
 //
-// A failed request changes nothing. The org always comes from the token, never from
+// A failed request changes nothing, with one exception that it never leaves half done:
+// a write answered 503 may have reached Redis before its deadline and then be applied,
+// in whole, when Redis catches up. Sending it again is safe: enable-disable sets the
+// same value, and add answers 400 "already exists". The org always comes from the token, never from
 // the body or the URL, so a token can only ever read or change its own org's data.
 //
 // JSON bodies are read strictly: exactly one JSON object, no duplicated keys, no trailing
 // data, and each known key with the JSON type it must have ("enable": "true", 1 or null
 // are 400). Keys are matched exactly: "ENABLE" is an unknown key, and unknown keys are
 // ignored, whatever their values.
+//
+// The metadata of POST /api/dnc/add (type, batchId, requestUUID) must not hold control
+// characters (C0, DEL, C1) or bidirectional formatting characters (U+061C, U+200E,
+// U+200F, U+202A to U+202E, U+2066 to U+2069): 400, naming the field, the character and
+// its byte offset. No answer repeats more than the first 64 characters of an input: error
+// messages quote that much and the input's length, and the "input" of a check result is
+// cut to 64 characters followed by "...".
 //
 // Phone numbers in requests include their country code, the "+" optional, as in the
 // hosted product: "12125551234" is +1 212-555-1234 and "2125551234" is read as

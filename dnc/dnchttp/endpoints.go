@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/clip"
 )
 
 // Success messages, as the hosted product words them.
@@ -90,11 +91,14 @@ func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	if strings.TrimSpace(number) == "" {
 		return reply{}, badRequest("phoneNumber must not be empty")
 	}
+	if err := checkMeta(meta); err != nil {
+		return reply{}, err
+	}
 	intl := International(number)
 	e, err := h.enf.AddEntry(r.Context(), org, intl, meta)
 	switch {
 	case errors.Is(err, dnc.ErrInvalidNumber):
-		return reply{}, badRequest(fmt.Sprintf("phoneNumber %q is not a valid phone number (read with its country code as %q)", number, intl))
+		return reply{}, badRequest(fmt.Sprintf("phoneNumber %s is not a valid phone number (read with its country code as %s)", clip.Quote(number), clip.Quote(intl)))
 	case errors.Is(err, dnc.ErrExists):
 		return reply{}, badRequest(MsgExists)
 	case errors.Is(err, dnc.ErrInvalidArgument):
@@ -184,7 +188,7 @@ func positiveParam(q url.Values, name string, def int64) (int64, error) {
 	if _, given := q[name]; !given {
 		return def, nil
 	}
-	bad := badRequest(fmt.Sprintf("%s must be an integer of at least 1, got %q", name, s))
+	bad := badRequest(fmt.Sprintf("%s must be an integer of at least 1, got %s", name, clip.Quote(s)))
 	if s == "" || strings.Trim(s, "0123456789") != "" {
 		return 0, bad
 	}
@@ -209,7 +213,7 @@ func (h *Handler) delete(r *http.Request, org string, _ []byte) (reply, error) {
 	n, err := h.enf.DeleteByID(r.Context(), org, id)
 	switch {
 	case errors.Is(err, dnc.ErrInvalidID):
-		return reply{}, badRequest(fmt.Sprintf("id %q is malformed: want the 24-hex-digit _id that the list returns", id))
+		return reply{}, badRequest(fmt.Sprintf("id %s is malformed: want the 24-hex-digit _id that the list returns", clip.Quote(id)))
 	case errors.Is(err, dnc.ErrNotFound):
 		return reply{}, &requestError{code: http.StatusNotFound, msg: "DNC record not found"}
 	case err != nil:
@@ -219,7 +223,7 @@ func (h *Handler) delete(r *http.Request, org string, _ []byte) (reply, error) {
 }
 
 type checkResult struct {
-	Input       string `json:"input"`
+	Input       string `json:"input"` // as sent, cut to its first 64 characters and "..." if longer
 	PhoneNumber string `json:"phoneNumber"`
 	Skip        bool   `json:"skip"`
 	Reason      string `json:"reason"`
@@ -255,13 +259,13 @@ func (h *Handler) check(r *http.Request, org string, body []byte) (reply, error)
 	}
 	switch {
 	case errors.Is(err, dnc.ErrInvalidArgument):
-		return reply{}, badRequest(fmt.Sprintf("region %q is not a known ISO 3166-1 alpha-2 region code", region))
+		return reply{}, badRequest(fmt.Sprintf("region %s is not a known ISO 3166-1 alpha-2 region code", clip.Quote(region)))
 	case err != nil && !errors.Is(err, dnc.ErrInvalidNumber):
 		return reply{}, err // invalid numbers are results, not failures
 	}
 	res := make([]checkResult, len(numbers))
 	for i, d := range ds {
-		res[i] = checkResult{Input: numbers[i], PhoneNumber: d.Number, Skip: d.Skip, Reason: string(d.Reason)}
+		res[i] = checkResult{Input: clip.Cut(numbers[i]), PhoneNumber: d.Number, Skip: d.Skip, Reason: string(d.Reason)}
 	}
 	return reply{message: MsgChecked, data: checkData{Results: res}}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/dncguard/dncguard/dnc"
@@ -37,6 +38,8 @@ type Handler struct {
 	orgs OrgDirectory
 	log  *slog.Logger
 	mux  *http.ServeMux
+
+	timeout time.Duration // of each request; see WithTimeout
 }
 
 // An Option configures a Handler.
@@ -58,7 +61,7 @@ func New(enf *dnc.Enforcer, auth Authenticator, orgs OrgDirectory, opts ...Optio
 	if enf == nil || auth == nil || orgs == nil {
 		return nil, errors.New("dnchttp: New needs an Enforcer, an Authenticator and an OrgDirectory")
 	}
-	h := &Handler{enf: enf, auth: auth, orgs: orgs, log: slog.Default(), mux: http.NewServeMux()}
+	h := &Handler{enf: enf, auth: auth, orgs: orgs, log: slog.Default(), mux: http.NewServeMux(), timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(h)
 	}
@@ -161,6 +164,9 @@ func (h *Handler) endpoint(name string, fn func(r *http.Request, org string, bod
 		if m, ok := w.(*muxWriter); ok {
 			w = m.ResponseWriter
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		org, err := h.authorize(r)
 		var body []byte
 		if err == nil {
@@ -232,7 +238,9 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // fail answers err: a *requestError with its code and message, a body over the limit
-// with 413, anything else with 500 "internal error", logging the cause.
+// with 413, a storage outage (dnc.Transient: a deadline or an unreachable Redis) with
+// 503 and Retry-After, anything else with 500 "internal error"; it logs the cause of
+// the last two.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, name, org string, err error) {
 	var re *requestError
 	var mb *http.MaxBytesError
@@ -246,6 +254,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, name, org string,
 		w.Header().Set("Connection", "close")
 		writeError(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body too large: the limit is %d bytes (1 MiB)", MaxBodyBytes))
+	case dnc.Transient(err):
+		h.log.Warn("dnc api storage unavailable", "endpoint", name, "org", org, "err", err)
+		unavailable(w)
 	default:
 		level := slog.LevelError
 		if errors.Is(err, context.Canceled) {

@@ -52,8 +52,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// newFixtureOn serves the API over rdb, with a clock that ticks 1s per new entry.
-func newFixtureOn(t *testing.T, rdb redis.UniversalClient) *fixture {
+// newFixtureOn serves the API over rdb, with a clock that ticks 1s per new entry, and
+// the handler's options opts.
+func newFixtureOn(t *testing.T, rdb redis.UniversalClient, opts ...dnchttp.Option) *fixture {
 	t.Helper()
 	var mu sync.Mutex
 	clock := start.Add(-time.Second)
@@ -76,7 +77,7 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient) *fixture {
 	}
 	logs := &syncBuffer{}
 	h, err := dnchttp.New(enf, auth, orgs,
-		dnchttp.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		append([]dnchttp.Option{dnchttp.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatalf("dnchttp.New: %v", err)
 	}

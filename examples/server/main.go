@@ -4,6 +4,7 @@
 //	go run ./examples/server                        # 127.0.0.1:8080, embedded miniredis
 //	go run ./examples/server -addr 127.0.0.1:9090 -redis redis://localhost:6379/0
 //	go run ./examples/server -redis-cluster 'redis://node1:7000?addr=node2:7001&addr=node3:7002'
+//	go run ./examples/server -timeout 500ms          # each request's deadline (default 2s)
 //
 // The environment configures who may call it:
 //
@@ -19,6 +20,11 @@
 // It binds to loopback unless -addr says otherwise, logs with log/slog to standard
 // error (never tokens, never query strings), and on SIGINT or SIGTERM stops accepting
 // requests and lets those in flight finish (up to 10 s).
+//
+// Each API request has a deadline (-timeout): a Redis that does not answer by then, or
+// cannot be reached, gets the client a 503 with Retry-After, never a hung request (the
+// Redis client has ContextTimeoutEnabled, so the deadline cuts a command short).
+// Request headers are limited to 16 KiB (431 beyond).
 package main
 
 import (
@@ -67,14 +73,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	defer closeRedis()
 
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(h, log)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -97,6 +96,23 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	return nil
 }
 
+// maxHeaderBytes bounds a request's headers; an API request needs well under 1 KiB.
+const maxHeaderBytes = 16 << 10
+
+// newServer returns the http.Server that serves h: bounded headers, and timeouts so
+// that a slow or silent client cannot hold a connection.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // setup reads the flags and the environment, opens Redis, and returns the address to
 // listen on, the server's handler, and a function that closes Redis.
 func setup(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, log *slog.Logger) (addr string, h http.Handler, closeRedis func(), err error) {
@@ -105,11 +121,15 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	redisURL := fs.String("redis", "", "Redis URL (redis://[user:password@]host:port/db or rediss://...); default: an embedded miniredis")
 	clusterURL := fs.String("redis-cluster", "", "Redis Cluster URL (redis://host:port?addr=host2:port2&addr=...)")
+	timeout := fs.Duration("timeout", dnchttp.DefaultTimeout, "deadline of each API request; storage slower than this is 503")
 	if err := fs.Parse(args); err != nil {
 		return "", nil, nil, err
 	}
 	if fs.NArg() > 0 {
 		return "", nil, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *timeout <= 0 {
+		return "", nil, nil, fmt.Errorf("-timeout %v: must be positive", *timeout)
 	}
 
 	env, _ := lookupEnv("DNC_API_TOKENS")
@@ -147,7 +167,7 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	enf, err := dnc.New(rdb, dnc.WithObserver(dncprom.New(reg)))
 	if err == nil {
-		h, err = newHandler(enf, auth, dir, reg, log)
+		h, err = newHandler(enf, auth, dir, reg, log, dnchttp.WithTimeout(*timeout))
 	}
 	if err != nil {
 		closeRedis()
@@ -160,9 +180,9 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 // metrics, and every other request goes as it is to the DNC API over enf, which answers
 // unknown and unclean paths ("/api/dnc//list", "/api/dnc/x/../list") with its JSON 404.
 // (An http.ServeMux in front would answer those with a redirect to the cleaned path.)
-// Every request is logged.
-func newHandler(enf *dnc.Enforcer, auth dnchttp.Authenticator, orgs dnchttp.OrgDirectory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	api, err := dnchttp.New(enf, auth, orgs, dnchttp.WithLogger(log))
+// Every request is logged. opts configure the API further.
+func newHandler(enf *dnc.Enforcer, auth dnchttp.Authenticator, orgs dnchttp.OrgDirectory, reg *prometheus.Registry, log *slog.Logger, opts ...dnchttp.Option) (http.Handler, error) {
+	api, err := dnchttp.New(enf, auth, orgs, append([]dnchttp.Option{dnchttp.WithLogger(log)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -268,6 +268,9 @@ func TestSetupErrors(t *testing.T) {
 		{"token without org", nil, map[string]string{"DNC_API_TOKENS": "tok"}, nil, "want token=org"},
 		{"no -region flag", []string{"-region", "GB"}, nil, nil, "flag provided but not defined: -region"},
 		{"arguments", []string{"extra"}, nil, nil, "unexpected arguments"},
+		{"zero timeout", []string{"-timeout", "0s"}, nil, nil, "-timeout 0s: must be positive"},
+		{"negative timeout", []string{"-timeout", "-1s"}, nil, nil, "-timeout -1s: must be positive"},
+		{"timeout without unit", []string{"-timeout", "2"}, nil, nil, "invalid value"},
 	} {
 		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
 		_, _, closeRedis, err := setup(context.Background(), tc.args, lookup, io.Discard, slog.New(slog.DiscardHandler))

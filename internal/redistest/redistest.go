@@ -1,5 +1,6 @@
 // Package redistest starts real redis-server processes on free loopback ports for tests
-// (a standalone server, and a 3-master Redis Cluster) and stops them when the test ends.
+// (a standalone server, with or without an append-only file, a 3-master Redis Cluster,
+// and one with a replica per master) and stops them when the test ends.
 // Tests never touch a Redis they did not start.
 //
 // Where redis-server (or, for a cluster, redis-cli) is not installed, the test is
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,10 +28,24 @@ import (
 
 // Server is one redis-server process that a test started.
 type Server struct {
-	Addr string // host:port on 127.0.0.1
-	cmd  *exec.Cmd
-	dir  string
-	done chan struct{}
+	Addr  string // host:port on 127.0.0.1
+	cmd   *exec.Cmd
+	dir   string
+	port  int
+	extra []string // redis-server arguments beyond port, bind, dir and log file
+	done  chan struct{}
+}
+
+// Arguments of a server that persists nothing (the default: tests start from empty).
+var volatile = []string{"--save", "", "--appendonly", "no"}
+
+// Faults skips tb unless DNC_FAULTS=1: fault-injection tests (killed and hung servers,
+// cluster failovers) take seconds each and run only when asked for.
+func Faults(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("DNC_FAULTS") != "1" {
+		tb.Skip("fault-injection test: set DNC_FAULTS=1 to run it")
+	}
 }
 
 // Required reports whether DNC_REQUIRE_REDIS=1 asks real-Redis tests to fail rather than
@@ -53,12 +69,40 @@ func need(tb testing.TB, bins ...string) {
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	need(tb, "redis-server")
-	s, err := start(tb.TempDir(), false)
+	s, err := start(tb.TempDir(), false, volatile)
 	if err != nil {
 		tb.Fatalf("start redis-server: %v", err)
 	}
 	tb.Cleanup(s.Stop)
 	return s
+}
+
+// StartAOF is Start with an append-only file fsynced before every reply
+// (appendonly yes, appendfsync always), so that every write Redis acknowledged
+// survives a kill -9 and Restart.
+func StartAOF(tb testing.TB) *Server {
+	tb.Helper()
+	need(tb, "redis-server")
+	s, err := start(tb.TempDir(), false, []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always"})
+	if err != nil {
+		tb.Fatalf("start redis-server: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Restart kills the server (SIGKILL, as kill -9) if it runs, then starts it again on
+// the same port, with the same directory and settings, and waits until it answers PING.
+// Its data survives only as far as its persistence allows (see StartAOF). Call it from
+// the test's goroutine only.
+func (s *Server) Restart() error {
+	s.Stop()
+	ns, err := launch(s.dir, s.port, s.extra)
+	if err != nil {
+		return err
+	}
+	s.cmd, s.done = ns.cmd, ns.done
+	return nil
 }
 
 // Client returns a go-redis client of s, closed when tb ends. It has
@@ -71,7 +115,8 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 	return c
 }
 
-// Stop kills the server and waits for it to exit. Calling it again does nothing.
+// Stop kills the server (SIGKILL, as kill -9) and waits for it to exit. Calling it again
+// does nothing.
 func (s *Server) Stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused process cannot die of SIGKILL until resumed on some kernels
 	_ = s.cmd.Process.Kill()
@@ -85,14 +130,14 @@ func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused server (SIGCONT).
 func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
 
-func start(dir string, cluster bool) (*Server, error) {
+func start(dir string, cluster bool, extra []string) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort(cluster)
 		if err != nil {
 			return nil, err
 		}
-		s, err := launch(dir, port, cluster)
+		s, err := launch(dir, port, extra)
 		if err == nil {
 			return s, nil
 		}
@@ -101,22 +146,18 @@ func start(dir string, cluster bool) (*Server, error) {
 	return nil, lastErr
 }
 
-func launch(dir string, port int, cluster bool) (*Server, error) {
+func launch(dir string, port int, extra []string) (*Server, error) {
 	args := []string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"),
 	}
-	if cluster {
-		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-			"--cluster-node-timeout", "5000")
-	}
-	cmd := exec.Command("redis-server", args...)
+	cmd := exec.Command("redis-server", append(args, extra...)...)
 	// If the test binary dies (a -timeout panic, say), the kernel kills the server too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, dir: dir, done: make(chan struct{})}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, dir: dir, port: port, extra: extra, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
@@ -201,15 +242,34 @@ func tail(path string) string {
 	return strings.Join(lines[max(0, len(lines)-5):], " | ")
 }
 
-// Cluster is a Redis Cluster of three masters, no replicas, that a test started.
+// Cluster is a Redis Cluster that a test started: three masters, and in StartClusterReplicas
+// one replica of each.
 type Cluster struct {
-	Nodes []*Server
+	Nodes []*Server // in the order given to redis-cli --cluster create: masters first
 }
 
 // StartCluster starts three cluster-enabled redis-server processes, joins them with
 // `redis-cli --cluster create` (16384 slots over three masters), waits until every node
 // reports cluster_state:ok, and stops them all when tb ends.
 func StartCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	return startCluster(tb, 0, 5*time.Second)
+}
+
+// ReplicaNodeTimeout is the cluster-node-timeout of StartClusterReplicas: a master that
+// has not answered for that long is failed over to its replica.
+const ReplicaNodeTimeout = 2 * time.Second
+
+// StartClusterReplicas starts a Redis Cluster of three masters with one replica each
+// (six processes, cluster-node-timeout ReplicaNodeTimeout), waits until every node
+// reports cluster_state:ok and every replica is in sync with its master, and stops
+// them all when tb ends. Killing a master (Server.Stop) makes its replica take over.
+func StartClusterReplicas(tb testing.TB) *Cluster {
+	tb.Helper()
+	return startCluster(tb, 1, ReplicaNodeTimeout)
+}
+
+func startCluster(tb testing.TB, replicas int, nodeTimeout time.Duration) *Cluster {
 	tb.Helper()
 	need(tb, "redis-server", "redis-cli")
 	c := &Cluster{}
@@ -218,9 +278,14 @@ func StartCluster(tb testing.TB) *Cluster {
 			n.Stop()
 		}
 	})
-	addrs := make([]string, 3)
-	for i := range 3 {
-		s, err := start(tb.TempDir(), true)
+	n := 3 * (1 + replicas)
+	addrs := make([]string, n)
+	for i := range n {
+		dir := tb.TempDir()
+		s, err := start(dir, true, append(slices.Clone(volatile),
+			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+			"--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10),
+			"--repl-diskless-sync-delay", "0"))
 		if err != nil {
 			tb.Fatalf("start cluster node: %v", err)
 		}
@@ -230,7 +295,7 @@ func StartCluster(tb testing.TB) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
@@ -242,20 +307,103 @@ func StartCluster(tb testing.TB) *Cluster {
 	return c
 }
 
+// waitClusterOK waits until the node at addr reports cluster_state:ok and, if it is a
+// replica, that its link to its master is up (the initial sync is done).
 func waitClusterOK(ctx context.Context, addr string) error {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
 	for {
 		info, err := c.ClusterInfo(ctx).Result()
+		var repl string
 		if err == nil && clusterOK(info) {
-			return nil
+			repl, err = c.Info(ctx, "replication").Result()
+			if err == nil && (strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up")) {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cluster_state not ok: %v %v", err, info)
+			return fmt.Errorf("cluster_state not ok or replica not in sync: %v %v %v", err, info, repl)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// MasterOf returns the node that serves key's slot as master now, asking the first
+// node that answers.
+func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
+	addr, err := c.masterAddr(ctx, key, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range c.Nodes {
+		if n.Addr == addr {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("master %s of %q is not a node of the cluster", addr, key)
+}
+
+// WaitFailover waits until a node other than old reports itself master of key's slot
+// in a cluster whose state is ok, and returns its address: the cluster's own failover
+// is over, whatever clients have noticed.
+func (c *Cluster) WaitFailover(ctx context.Context, key string, old *Server) (string, error) {
+	for {
+		addr, err := c.masterAddr(ctx, key, old.Addr)
+		if err == nil && addr != old.Addr {
+			return addr, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no failover of %q away from %s: %v", key, old.Addr, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// masterAddr asks the nodes but skip, in turn, for the master of key's slot; only a
+// node whose cluster state is ok is believed.
+func (c *Cluster) masterAddr(ctx context.Context, key, skip string) (string, error) {
+	var lastErr error
+	for _, n := range c.Nodes {
+		if n.Addr == skip {
+			continue
+		}
+		addr, err := askMaster(ctx, n.Addr, key)
+		if err == nil {
+			return addr, nil
+		}
+		lastErr = err
+	}
+	return "", lastErr
+}
+
+func askMaster(ctx context.Context, node, key string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	cl := redis.NewClient(&redis.Options{Addr: node, MaxRetries: -1, ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond})
+	defer cl.Close()
+	info, err := cl.ClusterInfo(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	if !clusterOK(info) {
+		return "", fmt.Errorf("node %s: cluster state not ok", node)
+	}
+	slot, err := cl.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		return "", err
+	}
+	slots, err := cl.ClusterSlots(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	for _, r := range slots {
+		if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+			return r.Nodes[0].Addr, nil
+		}
+	}
+	return "", fmt.Errorf("node %s: no master for slot %d", node, slot)
 }
 
 func clusterOK(info string) bool {

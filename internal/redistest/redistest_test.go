@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dncguard/dncguard/internal/redistest"
 	"github.com/redis/go-redis/v9"
@@ -59,5 +60,58 @@ func TestStartNeverReturnsAForeignServer(t *testing.T) {
 	// The other server is untouched.
 	if err := other.Client(t).Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("the other server: %v", err)
+	}
+}
+
+// A write acknowledged by a server with an fsynced append-only file survives kill -9.
+func TestAOFRestart(t *testing.T) {
+	s := redistest.StartAOF(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("GET after kill -9 and restart = %q, %v; want v", v, err)
+	}
+}
+
+// Killing the master of a key's slot makes its replica take over, with the data.
+func TestClusterReplicasFailover(t *testing.T) {
+	redistest.Faults(t)
+	cl := redistest.StartClusterReplicas(t)
+	if len(cl.Nodes) != 6 {
+		t.Fatalf("nodes = %d, want 6", len(cl.Nodes))
+	}
+	c := cl.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.Set(ctx, "{k}x", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := cl.MasterOf(ctx, "{k}x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := redis.NewClient(&redis.Options{Addr: m.Addr})
+	defer mc.Close()
+	if n, err := mc.Wait(ctx, 1, 5000).Result(); err != nil || n != 1 { // the replica has the write
+		t.Fatalf("WAIT 1 on the master = %d, %v; want 1", n, err)
+	}
+	m.Stop()
+	addr, err := cl.WaitFailover(ctx, "{k}x", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr == m.Addr {
+		t.Fatalf("failover kept the dead master %s", addr)
+	}
+	nc := redis.NewClient(&redis.Options{Addr: addr})
+	defer nc.Close()
+	if v, err := nc.Get(ctx, "{k}x").Result(); err != nil || v != "v" {
+		t.Fatalf("GET on the new master %s = %q, %v; want v", addr, v, err)
 	}
 }
