@@ -17,15 +17,17 @@ import (
 //	                      "seq" the last sequence number given, "dict" the last dictionary index
 //	<base>b:<i>    hash   bucket i of the listed numbers: "<E.164 digits>" -> record
 //	<base>l:<j>    hash   block j of the listing log: "<seq mod 128>" -> "<E.164 digits>"
-//	<base>f        hash   the listing's Fenwick tree: node -> live entries under it
+//	<base>g:<k>    hash   group k of 128 log blocks: "<block mod 128>" -> its live entries
+//	<base>f        hash   the listing's Fenwick tree over the groups: node -> live entries under it
 //	<base>d        hash   the dictionary of metadata strings: "s<text>" -> index, "i<index>" -> text
 //
 // Buckets form a linear hash table: a number's bucket is its hash modulo 2^L (or 2^(L+1)
 // below the split pointer p), and the table grows one bucket at a time as the list
 // grows, so every bucket stays a small listpack (at most about 100 fields). The log gives
 // each entry a sequence number in the order it was listed; a block holds 128 sequence
-// numbers, so it too stays a listpack. The Fenwick tree counts live entries per block,
-// which finds the page at any offset in 29 steps. A record is a packed binary string
+// numbers, so it too stays a listpack. Each group of 128 blocks counts its blocks' live
+// entries, and a Fenwick tree counts the groups', which finds the page at any offset in
+// a step per binary digit of the number of groups plus one read of a group. A record is a packed binary string
 // (record.go) of at most 64 bytes.
 //
 // The scripts receive the three fixed keys in KEYS (always meta, f, d, in that order) and

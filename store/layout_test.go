@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/dncguard/dncguard/internal/numgen"
 	"github.com/dncguard/dncguard/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -95,6 +96,19 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 		kind := strings.TrimPrefix(k, base)
 		switch {
 		case kind == "meta" || kind == "f" || kind == "d":
+		case strings.HasPrefix(kind, "g:"):
+			g, _ := strconv.ParseUint(kind[2:], 10, 64)
+			counts, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off, c := range counts {
+				o, _ := strconv.ParseUint(off, 10, 64)
+				live, err := rdb.HLen(ctx, base+"l:"+strconv.FormatUint(g*128+o, 10)).Result()
+				if err != nil || strconv.FormatInt(live, 10) != c || c == "0" {
+					t.Errorf("group %d counts %s live entries in block %d, which holds %d (%v)", g, c, g*128+o, live, err)
+				}
+			}
 		case strings.HasPrefix(kind, "b:"):
 			idx, _ := strconv.ParseInt(kind[2:], 10, 64)
 			fields, err := rdb.HGetAll(ctx, k).Result()
@@ -201,7 +215,7 @@ func TestKeysStayInStep(t *testing.T) {
 		const org = "acme"
 		m := &model{entries: map[string]Entry{}}
 		rng := rand.New(rand.NewPCG(1, 2))
-		pool := randomE164(3, 300)
+		pool := numgen.E164(3, 300)
 		types := []string{"", "complaint", "customer_request"}
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		for step := range 1500 {
@@ -276,7 +290,7 @@ func TestGrowth(t *testing.T) {
 		if !b.real {
 			size = 3000 // miniredis' Lua is slow
 		}
-		numbers := randomE164(5, size)
+		numbers := numgen.E164(5, size)
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		for lo := 0; lo < len(numbers); lo += 1700 {
 			es := withMeta(numbers[lo:min(lo+1700, len(numbers))])
@@ -467,7 +481,7 @@ func TestIDs(t *testing.T) {
 func TestListOffsets(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx, s := ctxT(t), New(b.rdb, "")
-		if _, err := s.Add(ctx, "o", withMeta(randomE164(9, 300)), time.Now()); err != nil {
+		if _, err := s.Add(ctx, "o", withMeta(numgen.E164(9, 300)), time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for _, off := range []int{300, 1 << 40, math.MaxInt32} {
@@ -496,7 +510,7 @@ func TestCheckWhileTheTableGrows(t *testing.T) {
 		if !b.real {
 			size = 2000
 		}
-		numbers := randomE164(21, 2*size)
+		numbers := numgen.E164(21, 2*size)
 		listed, later := numbers[:200], numbers[size:]
 		es := make([]Entry, len(listed))
 		for i, n := range listed {
@@ -559,7 +573,7 @@ func TestToggleStampsEveryBucket(t *testing.T) {
 	b := backends(t)[1]
 	ctx, s := ctxT(t), New(b.rdb, "")
 	const org = "toggle"
-	numbers := randomE164(31, 30000)
+	numbers := numgen.E164(31, 30000)
 	es := make([]Entry, len(numbers))
 	for i, n := range numbers {
 		es[i].Number = n
@@ -596,4 +610,21 @@ func TestToggleStampsEveryBucket(t *testing.T) {
 			t.Fatalf("after two concurrent switches (meta says %v): Check(%s) = %v, %v", on, n, st, err)
 		}
 	}
+}
+
+// withMeta returns entries for numbers with metadata as real lists carry it: a few
+// types, a batch id per 5,000 numbers, a random UUID each.
+func withMeta(numbers []string) []Entry {
+	es := make([]Entry, len(numbers))
+	r := rand.New(rand.NewPCG(7, 7))
+	types := []string{"customer_request", "complaint", "internal", "litigator"}
+	for i, n := range numbers {
+		var u [16]byte
+		for j := range u {
+			u[j] = byte(r.Uint32())
+		}
+		es[i] = Entry{Number: n, Type: types[i%len(types)], BatchID: fmt.Sprintf("batch-%06d", i/5000),
+			RequestUUID: formatUUID(u[:], false)}
+	}
+	return es
 }

@@ -151,6 +151,9 @@ func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
 		offset = int(page-1) * limit
 	}
 	p, err := h.enf.List(r.Context(), org, dnc.ListOptions{Offset: offset, Limit: limit, Search: search})
+	if errors.Is(err, dnc.ErrSearchTooBroad) {
+		return reply{}, badRequest("this list is too long to search by anything but one full phone number")
+	}
 	if err != nil {
 		return reply{}, err
 	}

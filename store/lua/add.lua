@@ -96,10 +96,10 @@ for a = 3, #ARGV, 4 do
   end
 end
 flush()
-for g = math.floor(first / (BLOCK * GROUP)), math.floor(seq / (BLOCK * GROUP)) do
-  local lo, hi = math.max(first, g * BLOCK * GROUP), math.min(seq, (g + 1) * BLOCK * GROUP - 1)
-  if hi >= lo then delta[tostring(g)] = hi - lo + 1 end
+for blk = math.floor(first / BLOCK), math.floor(seq / BLOCK) do
+  local lo, hi = math.max(first, blk * BLOCK), math.min(seq, (blk + 1) * BLOCK - 1)
+  if hi >= lo then delta[tostring(blk)] = hi - lo + 1 end
 end
 redis.call('HSET', META, 'v', VERSION, 'L', L, 'p', p, 'n', n, 'seq', seq)
-fenwick(delta)
+counted(delta)
 return out

@@ -4,7 +4,8 @@
 -- KEYS[2] <base>f      hash  Fenwick tree of live entries per group of GROUP log blocks
 -- KEYS[3] <base>d      hash  dictionary: "s<text>" -> index, "i<index>" -> text
 -- and derives from <base> (KEYS[1] without "meta") the keys that depend on the data:
--- buckets <base>b:<i> and log blocks <base>l:<j>, all under the same hash tag.
+-- buckets <base>b:<i>, log blocks <base>l:<j> and block groups <base>g:<k>, all under
+-- the same hash tag.
 local META, FEN, DICT = KEYS[1], KEYS[2], KEYS[3]
 local BASE = string.sub(META, 1, -5)
 local VERSION = '2'
@@ -128,21 +129,49 @@ local function fenwick(delta)
   end
 end
 
--- locate returns the log block holding the rank-th oldest live entry (rank >= 1) and
--- its place among that block's live entries: 22 HGETs down the Fenwick tree to the
--- group, then HLEN of the group's blocks from its first.
-local function locate(rank)
-  local pos, k, step = 0, rank, MAXG / 2
+-- counted adds delta[blk] to the live count of each log block blk: in its group's
+-- hash <base>g:<group> (block offset in the group -> count), and in the Fenwick tree.
+local function counted(delta)
+  local groups = {}
+  for blk, d in pairs(delta) do
+    if d ~= 0 then
+      local b = tonumber(blk)
+      local g = math.floor(b / GROUP)
+      local key = BASE .. 'g:' .. g
+      if redis.call('HINCRBY', key, b % GROUP, d) == 0 then redis.call('HDEL', key, b % GROUP) end
+      groups[tostring(g)] = (groups[tostring(g)] or 0) + d
+    end
+  end
+  fenwick(groups)
+end
+
+-- locate returns the log block holding the rank-th oldest live entry (1 <= rank <= the
+-- count) and its place among that block's live entries: down the Fenwick tree to the
+-- group (one HGET a level, as many levels as the org has groups in binary), then one
+-- HGETALL of the group's block counts. seq is the org's last sequence number.
+local function locate(rank, seq)
+  local groups = math.floor(seq / (BLOCK * GROUP)) + 1
+  local step = 1
+  while step * 2 <= groups do step = step * 2 end
+  local pos, k = 0, rank
   while step >= 1 do
-    local c = tonumber(redis.call('HGET', FEN, pos + step) or '0')
-    if c < k then pos, k = pos + step, k - c end
+    if pos + step <= groups then
+      local c = tonumber(redis.call('HGET', FEN, pos + step) or '0')
+      if c < k then pos, k = pos + step, k - c end
+    end
     step = step / 2
   end
-  local blk = pos * GROUP
-  for j = 0, GROUP - 1 do
-    local c = redis.call('HLEN', logKey(blk + j))
-    if c >= k then return blk + j, k end
-    k = k - c
+  local kv = redis.call('HGETALL', BASE .. 'g:' .. pos)
+  local offs, count = {}, {}
+  for j = 1, #kv, 2 do
+    local o = tonumber(kv[j])
+    offs[#offs + 1] = o
+    count[o] = tonumber(kv[j + 1])
+  end
+  table.sort(offs)
+  for _, o in ipairs(offs) do
+    if count[o] >= k then return pos * GROUP + o, k end
+    k = k - count[o]
   end
   return nil, 'DNCCORRUPT the count of block group ' .. pos .. ' exceeds its blocks'
 end

@@ -4,8 +4,9 @@
 -- Reply: {total, k, digits1, record1, ..., digitsk, recordk, index, text, ...}: k
 -- entries (a record is "" when the log names a number whose record is gone or newer),
 -- then the dictionary texts their records name.
--- Cost: for each log block the page touches, locate (lib.lua: 22 HGETs and at most 128
--- HLENs) and one HGETALL of the block: flat in the list's size and the offset.
+-- Cost: for each log block the page touches, locate (lib.lua: an HGET per binary digit
+-- of the number of block groups, and one HGETALL) and one HGETALL of the block; then
+-- one HGET per entry: flat in the offset, logarithmic in the list's size.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local total, offset, limit = s.n, tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -15,7 +16,7 @@ local rank = total - offset   -- the page's first entry is the rank-th oldest
 local want = math.min(limit, rank)
 local entries, dict, seen = {}, {}, {}
 while want > 0 do
-  local pos, k = locate(rank)
+  local pos, k = locate(rank, s.seq)
   if not pos then return redis.error_reply(k) end
   local kv = redis.call('HGETALL', logKey(pos))
   local offs, byOff = {}, {}

@@ -27,11 +27,10 @@ for a = 1, #ARGV, 2 do
 end
 -- log slots go one HDEL per block; a slot already gone (foreign data) counts nothing
 for blk, offs in pairs(gone) do
-  local g = tostring(math.floor(tonumber(blk) / GROUP))
-  delta[g] = (delta[g] or 0) - redis.call('HDEL', logKey(blk), unpack(offs))
+  delta[blk] = -redis.call('HDEL', logKey(blk), unpack(offs))
 end
 if removed > 0 then
   redis.call('HSET', META, 'n', s.n - removed)
-  fenwick(delta)
+  counted(delta)
 end
 return removed

@@ -1,0 +1,363 @@
+package dnc_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/numgen"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/dncguard/dncguard/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestScale measures the storage at the size of real lists, on real redis-server
+// processes, each figure next to the raw go-redis command in the same run, the two
+// alternating, on distinct random numbers in mixed formats. It takes several minutes,
+// so it runs only when asked:
+//
+//	DNC_SCALE=1 go test ./dnc -run TestScale -v -timeout 60m
+//
+// DNC_SCALE_N (default 1,000,000) sets the list size, DNC_SCALE_REPS (default 5) the
+// repetitions of each interleaved measurement. It logs a table; it asserts only that
+// the measured operations succeed (timings are never asserted).
+func TestScale(t *testing.T) {
+	if os.Getenv("DNC_SCALE") == "" {
+		t.Skip("DNC_SCALE=1 runs the scale measurements (minutes)")
+	}
+	n, reps := envInt(t, "DNC_SCALE_N", 1_000_000), envInt(t, "DNC_SCALE_REPS", 5)
+	e164 := numgen.E164(1, n)
+	mixed := make([]string, n)
+	for i, e := range e164 {
+		mixed[i] = numgen.Format(e, i)
+	}
+	t.Run("Memory", func(t *testing.T) { scaleMemory(t, e164, mixed) })
+	t.Run("Writes", func(t *testing.T) { scaleWrites(t, e164, mixed, reps) })
+	t.Run("Reads", func(t *testing.T) { scaleReads(t, e164, mixed, reps) })
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return v
+}
+
+func usedMemory(t *testing.T, rdb *redis.Client) int64 {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			m, _ := strconv.ParseInt(v, 10, 64)
+			return m
+		}
+	}
+	t.Fatal("INFO memory has no used_memory")
+	return 0
+}
+
+// withMeta is what a real list carries: a few types, a batch id per 5,000 numbers, a
+// random request UUID each.
+func withMeta(e164 []string) []store.Entry {
+	r := rand.New(rand.NewPCG(7, 7))
+	types := []string{"customer_request", "complaint", "internal", "litigator"}
+	es := make([]store.Entry, len(e164))
+	for i, n := range e164 {
+		es[i] = store.Entry{Number: n, Type: types[i%len(types)], BatchID: fmt.Sprintf("batch-%06d", i/5000),
+			RequestUUID: fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xfff, r.Uint64()&0xffffffffffff)}
+	}
+	return es
+}
+
+func rawAdd(ctx context.Context, t *testing.T, rdb *redis.Client, key string, e164 []string, del bool) {
+	t.Helper()
+	for lo := 0; lo < len(e164); lo += 10_000 {
+		pipe := rdb.Pipeline()
+		for c := lo; c < min(lo+10_000, len(e164)); c += 1000 {
+			if del {
+				pipe.SRem(ctx, key, toAny(e164[c:min(c+1000, len(e164))])...)
+			} else {
+				pipe.SAdd(ctx, key, toAny(e164[c:min(c+1000, len(e164))])...)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func scaleMemory(t *testing.T, e164, mixed []string) {
+	ctx := context.Background()
+	for _, size := range []int{100_000, len(e164)} {
+		if size > len(e164) {
+			continue
+		}
+		measure := func(load func(rdb *redis.Client)) float64 {
+			srv := redistest.Start(t)
+			rdb := srv.Client(t)
+			before := usedMemory(t, rdb)
+			load(rdb)
+			used := usedMemory(t, rdb) - before
+			srv.Stop()
+			return float64(used) / float64(size)
+		}
+		raw := measure(func(rdb *redis.Client) { rawAdd(ctx, t, rdb, "raw", e164[:size], false) })
+		plain := measure(func(rdb *redis.Client) {
+			enf := newEnforcer(t, rdb)
+			for lo := 0; lo < size; lo += 10_000 {
+				if _, err := enf.Add(ctx, "acme", mixed[lo:min(lo+10_000, size)]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		meta := measure(func(rdb *redis.Client) {
+			st, es := store.New(rdb, ""), withMeta(e164[:size])
+			for lo := 0; lo < size; lo += 10_000 {
+				if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, size)], time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		t.Logf("memory at %d numbers: raw SET %.1f B/number; Add %.1f B/number (%.2fx); with type, batchId, requestUUID %.1f B/number (%.2fx)",
+			size, raw, plain, plain/raw, meta, meta/raw)
+	}
+}
+
+// slowest returns the longest command in SLOWLOG (threshold 1 ms) and how many took
+// over 2 ms, then resets it.
+func slowest(t *testing.T, rdb *redis.Client) (time.Duration, int) {
+	t.Helper()
+	ctx := context.Background()
+	logs, err := rdb.SlowLogGet(ctx, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mx time.Duration
+	over := 0
+	for _, l := range logs {
+		mx = max(mx, l.Duration)
+		if l.Duration > 2*time.Millisecond {
+			over++
+		}
+	}
+	_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
+	return mx, over
+}
+
+func scaleWrites(t *testing.T, e164, mixed []string, reps int) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	for _, kv := range [][2]string{{"slowlog-log-slower-than", "1000"}, {"slowlog-max-len", "100000"}} {
+		if err := rdb.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enf := newEnforcer(t, rdb)
+	n := float64(len(e164))
+	for _, call := range []int{1000, 10_000} {
+		var addR, remR []float64
+		var worst time.Duration
+		over := 0
+		for rep := range reps {
+			start := time.Now()
+			rawAdd(ctx, t, rdb, "raw", e164, false)
+			rawAddRate := n / time.Since(start).Seconds()
+			start = time.Now()
+			rawAdd(ctx, t, rdb, "raw", e164, true)
+			rawRemRate := n / time.Since(start).Seconds()
+			_, _ = slowest(t, rdb)
+
+			org := fmt.Sprintf("w%d-%d", call, rep)
+			start = time.Now()
+			for lo := 0; lo < len(mixed); lo += call {
+				if _, err := enf.Add(ctx, org, mixed[lo:min(lo+call, len(mixed))]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			addRate := n / time.Since(start).Seconds()
+			start = time.Now()
+			for lo := 0; lo < len(mixed); lo += call {
+				if _, err := enf.Remove(ctx, org, mixed[lo:min(lo+call, len(mixed))]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			remRate := n / time.Since(start).Seconds()
+			mx, o := slowest(t, rdb)
+			worst, over = max(worst, mx), over+o
+			addR, remR = append(addR, addRate/rawAddRate), append(remR, remRate/rawRemRate)
+			t.Logf("calls of %d, rep %d: Add %.0f/s vs raw SADD %.0f/s; Remove %.0f/s vs raw SREM %.0f/s; slowest command %v",
+				call, rep, addRate, rawAddRate, remRate, rawRemRate, mx)
+		}
+		t.Logf("calls of %d: Add %s raw SADD; Remove %s raw SREM; slowest command %v, %d over 2 ms",
+			call, spread(addR), spread(remR), worst, over)
+	}
+}
+
+// spread is "median× (min–max×)".
+func spread(r []float64) string {
+	s := slices.Clone(r)
+	slices.Sort(s)
+	return fmt.Sprintf("%.3fx (%.3f-%.3fx)", s[len(s)/2], s[0], s[len(s)-1])
+}
+
+func scaleReads(t *testing.T, e164, mixed []string, reps int) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	enf := newEnforcer(t, rdb)
+	st := store.New(rdb, "")
+	es := withMeta(e164)
+	// One in ten numbers is listed, in the org and in the raw set.
+	var listed []store.Entry
+	for i := 0; i < len(es); i += 10 {
+		listed = append(listed, es[i])
+	}
+	for _, org := range []string{"small", "acme"} {
+		part := listed
+		if org == "small" {
+			part = listed[:min(len(listed), 100_000)]
+		}
+		for lo := 0; lo < len(part); lo += 10_000 {
+			if _, err := st.Add(ctx, org, part[lo:min(lo+10_000, len(part))], time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for lo := 0; lo < len(listed); lo += 1000 {
+		var ms []any
+		var zs []redis.Z
+		for i, e := range listed[lo:min(lo+1000, len(listed))] {
+			ms = append(ms, e.Number)
+			zs = append(zs, redis.Z{Score: float64(lo + i), Member: e.Number})
+		}
+		if err := rdb.SAdd(ctx, "raw", ms...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.ZAdd(ctx, "rawz", zs...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := len(listed)
+
+	// The check, on distinct numbers in mixed formats, against SISMEMBER of their E.164.
+	const block = 5000
+	var checkR []float64
+	for rep, at := 0, 0; rep < reps; rep++ {
+		start := time.Now()
+		for i := range block {
+			if err := rdb.SIsMember(ctx, "raw", e164[(at+i)%len(e164)]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw := time.Since(start)
+		start = time.Now()
+		for i := range block {
+			if _, err := enf.ShouldSkip(ctx, "acme", mixed[(at+i)%len(mixed)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkR = append(checkR, float64(time.Since(start))/float64(raw))
+		at += block
+	}
+	t.Logf("ShouldSkip on a list of %d, distinct numbers in mixed formats: %s a raw SISMEMBER (blocks of %d calls)", total, spread(checkR), block)
+
+	// List page 1 and page 50,000 (limit 10) against ZREVRANGE of 10.
+	for _, off := range []int{0, 499_990} {
+		if off >= total {
+			continue
+		}
+		var r []float64
+		for range reps {
+			start := time.Now()
+			for range 2000 {
+				if err := rdb.ZRevRange(ctx, "rawz", int64(off), int64(off+9)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw := time.Since(start)
+			start = time.Now()
+			for range 2000 {
+				if p, err := enf.List(ctx, "acme", dnc.ListOptions{Offset: off, Limit: 10}); err != nil || len(p.Entries) != 10 {
+					t.Fatal(err)
+				}
+			}
+			r = append(r, float64(time.Since(start))/float64(raw))
+		}
+		t.Logf("List offset %d limit 10 on %d entries: %s a raw ZREVRANGE of 10", off, total, spread(r))
+	}
+
+	// Search: what people search by, on 100,000 entries and on the whole list.
+	for _, org := range []string{"small", "acme"} {
+		for _, q := range []string{"+1212", "(415) 555-", "batch-000003", "complaint", listed[7].RequestUUID, numgen.Format(listed[9].Number, 0)} {
+			var took []time.Duration
+			var res string
+			for range 5 {
+				start := time.Now()
+				p, err := enf.List(ctx, org, dnc.ListOptions{Limit: 10, Search: q})
+				took = append(took, time.Since(start))
+				res = fmt.Sprintf("total %d", p.Total)
+				if err != nil {
+					res = err.Error()
+				}
+			}
+			slices.Sort(took)
+			t.Logf("search %q on org %s: median %v (min %v, max %v): %s", q, org, took[2], took[0], took[4], res)
+		}
+	}
+
+	// A check's p99 while two clients search in a loop, against its p99 alone.
+	probe := func(d time.Duration) time.Duration {
+		var lat []time.Duration
+		for i, end := 0, time.Now().Add(d); time.Now().Before(end); i++ {
+			start := time.Now()
+			if _, err := enf.ShouldSkip(ctx, "small", mixed[i%len(mixed)]); err != nil {
+				t.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		slices.Sort(lat)
+		return lat[len(lat)*99/100]
+	}
+	var p99R []float64
+	for range reps {
+		alone := probe(2 * time.Second)
+		stop := make(chan struct{})
+		done := make(chan struct{}, 2)
+		for range 2 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, _ = enf.List(ctx, "small", dnc.ListOptions{Limit: 10, Search: "batch-000003"})
+				}
+			}()
+		}
+		busy := probe(2 * time.Second)
+		close(stop)
+		<-done
+		<-done
+		p99R = append(p99R, float64(busy)/float64(alone))
+		t.Logf("check p99 alone %v, with two clients searching 100,000 entries in a loop %v", alone, busy)
+	}
+	t.Logf("check p99 with two clients searching: %s the p99 alone", spread(p99R))
+}
