@@ -117,7 +117,7 @@ func reference(raw, defaultRegion string) (string, error) {
 		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	if !isE164(e164) {
+	if !IsE164(e164) {
 		// phonenumbers passes some non-ASCII digits through; never hand such a string
 		// to storage.
 		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
@@ -132,8 +132,8 @@ func isUpperRegion(r string) bool {
 		phonenumbers.GetSupportedRegions()[r]
 }
 
-// isE164 reports whether s is "+" followed by 2 to 15 ASCII digits, the first not 0.
-func isE164(s string) bool {
+// isE164 is IsE164 for a string or its bytes.
+func isE164[T string | []byte](s T) bool {
 	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
@@ -148,3 +148,24 @@ func isE164(s string) bool {
 // IsE164 reports whether s is already in the E.164 form that Normalize returns:
 // "+" and 2 to 15 ASCII digits, the first not 0. It does not check validity.
 func IsE164(s string) bool { return isE164(s) }
+
+// normalize is Normalize: the fast path where it decides, reference elsewhere.
+func normalize(raw, defaultRegion string) (string, error) {
+	if len(raw) > MaxInputLen || !isUpperRegion(defaultRegion) || strings.TrimSpace(raw) == "" {
+		return reference(raw, defaultRegion)
+	}
+	def := loadRegion(defaultRegion)
+	if def == nil {
+		return reference(raw, defaultRegion)
+	}
+	e164, outcome, perr := normalizeFast(raw, def)
+	switch outcome {
+	case fastValid:
+		return e164, nil
+	case fastInvalid:
+		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
+	case fastNotANumber:
+		return "", fmt.Errorf("%w: %q: %v", ErrNotANumber, raw, perr)
+	}
+	return reference(raw, defaultRegion)
+}
