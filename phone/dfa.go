@@ -26,7 +26,7 @@ const maxDFAStates = 1 << 12
 // errDFARefused is returned when a pattern cannot be compiled exactly.
 var errDFARefused = errors.New("phone: pattern not representable as a digit automaton")
 
-// dfa is a deterministic automaton that runs up to 16 patterns at once over a string
+// dfa is a deterministic automaton that runs up to 15 patterns at once over a string
 // of ASCII digits, anchored at its start. State 0 is dead (no pattern can match any
 // more), state 1 the start.
 //
@@ -39,14 +39,21 @@ type dfa struct {
 	end  []uint16
 }
 
-// nfaThread is one consuming instruction of one pattern: pattern<<24 | pc.
+// nfaThread is one consuming instruction of one pattern: pattern<<24 | tag<<23 | pc,
+// where tag says the thread went through the tracked capture group (see tagged).
 type nfaThread uint32
+
+const tagBit = 1 << 23
 
 // dfaBuilder is the state of one subset construction.
 type dfaBuilder struct {
 	progs []*syntax.Prog
-	// seen[k][pc] and seenEnd[k][pc] are gen when closure already visited pc of
-	// pattern k in the current step (seenEnd: after a "$"), which also ends empty loops.
+	// tagCap is the InstCapture argument that opens the tracked group of pattern 0,
+	// or -1.
+	tagCap uint32
+	// seen[k][2*pc+tag] and seenEnd[k][2*pc+tag] are gen when closure already visited
+	// pc of pattern k in the current step (seenEnd: after a "$"), which also ends empty
+	// loops.
 	seen, seenEnd [][]uint32
 	gen           uint32
 	index         map[string]uint16 // a state's threads and masks, as a key, to its number
@@ -55,34 +62,44 @@ type dfaBuilder struct {
 	err           error
 }
 
-// compileDFA builds one automaton running patterns (at most 16) side by side: bit k
+// compileDFA builds one automaton running patterns (at most 15) side by side: bit k
 // of a state's masks stands for patterns[k]. Every pattern is anchored at the start
 // of the input by the walk itself; whether it must also match to the end is the
 // caller's choice of mask (end for a full match, mid or end for a prefix match).
 func compileDFA(patterns ...string) (*dfa, error) {
-	if len(patterns) == 0 || len(patterns) > 16 {
+	return compileTagged(-1, patterns...)
+}
+
+// compileTagged is compileDFA that also tracks capture group g (g >= 1) of
+// patterns[0]: bit 15 of a state's masks is set when pattern 0 matches through a path
+// on which that group took part. With g = 0 every match of pattern 0 counts as such.
+func compileTagged(g int, patterns ...string) (*dfa, error) {
+	if len(patterns) == 0 || len(patterns) > 15 {
 		return nil, errDFARefused
 	}
-	b := &dfaBuilder{index: make(map[string]uint16)}
+	b := &dfaBuilder{index: make(map[string]uint16), tagCap: ^uint32(0)}
+	if g >= 1 {
+		b.tagCap = uint32(2 * g)
+	}
 	for _, p := range patterns {
 		re, err := syntax.Parse(p, syntax.Perl)
 		if err != nil {
 			return nil, errDFARefused
 		}
 		prog, err := syntax.Compile(re.Simplify())
-		if err != nil || len(prog.Inst) >= 1<<24 {
+		if err != nil || len(prog.Inst) >= tagBit || (len(b.progs) == 0 && g >= 1 && re.MaxCap() < g) {
 			return nil, errDFARefused
 		}
 		b.progs = append(b.progs, prog)
-		b.seen = append(b.seen, make([]uint32, len(prog.Inst)))
-		b.seenEnd = append(b.seenEnd, make([]uint32, len(prog.Inst)))
+		b.seen = append(b.seen, make([]uint32, 2*len(prog.Inst)))
+		b.seenEnd = append(b.seenEnd, make([]uint32, 2*len(prog.Inst)))
 	}
 	b.addState(nil, 0, 0) // state 0: dead
 	var start []nfaThread
 	var mid, end uint16
 	b.gen++
 	for k, prog := range b.progs {
-		b.closure(&start, &mid, &end, k, uint32(prog.Start), true, false)
+		b.closure(&start, &mid, &end, k, uint32(prog.Start), k == 0 && g == 0, true, false)
 	}
 	b.addState(start, mid, end)
 	for s := 1; s < len(b.sets) && b.err == nil; s++ {
@@ -102,42 +119,54 @@ func (b *dfaBuilder) step(threads []nfaThread, r rune) uint16 {
 	var mid, end uint16
 	b.gen++
 	for _, t := range threads {
-		k, pc := int(t>>24), uint32(t&(1<<24-1))
+		k, tag, pc := int(t>>24), t&tagBit != 0, uint32(t&(tagBit-1))
 		if b.progs[k].Inst[pc].MatchRune(r) {
-			b.closure(&next, &mid, &end, k, b.progs[k].Inst[pc].Out, false, false)
+			b.closure(&next, &mid, &end, k, b.progs[k].Inst[pc].Out, tag, false, false)
 		}
 	}
 	return b.addState(next, mid, end)
 }
 
 // closure adds to threads the consuming instructions reachable from pc of pattern k
-// without reading a digit, and to mid and end the pattern's bit when it can match.
-// atStart says the input position is 0 ("^" holds); atEnd that only "$" led here.
-func (b *dfaBuilder) closure(threads *[]nfaThread, mid, end *uint16, k int, pc uint32, atStart, atEnd bool) {
+// without reading a digit, and to mid and end the pattern's bit when it can match
+// (and bit 15 when tag says the tracked group took part). atStart says the input
+// position is 0 ("^" holds); atEnd that only "$" led here.
+func (b *dfaBuilder) closure(threads *[]nfaThread, mid, end *uint16, k int, pc uint32, tag, atStart, atEnd bool) {
 	prog := b.progs[k]
 	for {
-		if b.seen[k][pc] == b.gen || (atEnd && b.seenEnd[k][pc] == b.gen) {
+		i := 2 * pc
+		if tag {
+			i++
+		}
+		if b.seen[k][i] == b.gen || (atEnd && b.seenEnd[k][i] == b.gen) {
 			return
 		}
 		if atEnd {
-			b.seenEnd[k][pc] = b.gen
+			b.seenEnd[k][i] = b.gen
 		} else {
-			b.seen[k][pc] = b.gen
+			b.seen[k][i] = b.gen
 		}
 		in := &prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstMatch:
-			if !atEnd {
-				*mid |= 1 << k
+			bits := uint16(1) << k
+			if tag {
+				bits |= tagged
 			}
-			*end |= 1 << k
+			if !atEnd {
+				*mid |= bits
+			}
+			*end |= bits
 			return
 		case syntax.InstFail:
 			return
-		case syntax.InstNop, syntax.InstCapture:
+		case syntax.InstNop:
+			pc = in.Out
+		case syntax.InstCapture:
+			tag = tag || (k == 0 && in.Arg == b.tagCap)
 			pc = in.Out
 		case syntax.InstAlt, syntax.InstAltMatch:
-			b.closure(threads, mid, end, k, in.Out, atStart, atEnd)
+			b.closure(threads, mid, end, k, in.Out, tag, atStart, atEnd)
 			pc = in.Arg
 		case syntax.InstEmptyWidth:
 			op := syntax.EmptyOp(in.Arg)
@@ -158,7 +187,11 @@ func (b *dfaBuilder) closure(threads *[]nfaThread, mid, end *uint16, k int, pc u
 			if atEnd {
 				return
 			}
-			*threads = append(*threads, nfaThread(uint32(k)<<24|pc))
+			t := nfaThread(uint32(k)<<24 | pc)
+			if tag {
+				t |= tagBit
+			}
+			*threads = append(*threads, t)
 			return
 		}
 	}
@@ -203,6 +236,25 @@ func (d *dfa) full(digits []byte) uint16 {
 		}
 	}
 	return d.end[s]
+}
+
+// tagged is the mask bit of matches of pattern 0 through the group compileTagged
+// tracks.
+const tagged = 1 << 15
+
+// anyTagged reports whether some prefix match of pattern 0 goes through the group
+// compileTagged tracks.
+func (d *dfa) anyTagged(digits []byte) bool {
+	s := uint16(1)
+	for _, c := range digits {
+		if d.mid[s]&tagged != 0 {
+			return true
+		}
+		if s = d.next[int(s)*10+int(c-'0')]; s == 0 {
+			return false
+		}
+	}
+	return d.end[s]&tagged != 0
 }
 
 // prefix reports whether pattern 0 matches some prefix of digits (the empty one

@@ -62,6 +62,9 @@ func TestDFAMatchesRegexp(t *testing.T) {
 			pats = append(pats, d.GetNationalNumberPattern())
 		}
 		pats = append(pats, m.GetNationalPrefixForParsing(), m.GetInternationalPrefix(), m.GetLeadingDigits())
+		if np := m.GetNationalPrefixForParsing(); m.GetNationalPrefixTransformRule() != "" {
+			checkTagged(t, id, np, inputs)
+		}
 		for _, p := range pats {
 			d, err := compileDFA(p)
 			if err != nil {
@@ -115,6 +118,24 @@ func TestDFARefuses(t *testing.T) {
 	for in, want := range map[string][2]bool{"12": {true, true}, "123": {false, true}, "1": {true, true}, "2": {false, false}} {
 		if full, pre := d.full([]byte(in))&1 != 0, d.prefix([]byte(in)); full != want[0] || pre != want[1] {
 			t.Errorf("`^12$|1` on %q: full %v, prefix %v; want %v", in, full, pre, want)
+		}
+	}
+}
+
+// checkTagged checks the tracking of a national prefix pattern's last capture group:
+// when the automaton says no match goes through it, regexp's match must not have it.
+func checkTagged(t *testing.T, id, p string, inputs []string) {
+	t.Helper()
+	pre := regexp.MustCompile("^(?:" + p + ")")
+	g := pre.NumSubexp()
+	d, err := compileTagged(g, p)
+	if err != nil {
+		t.Errorf("%s: %q: %v", id, p, err)
+		return
+	}
+	for _, in := range inputs {
+		if groups := pre.FindStringSubmatchIndex(in); groups != nil && !d.anyTagged([]byte(in)) && groups[2*g] >= 0 {
+			t.Errorf("%s: %q on %q: automaton says group %d cannot take part, regexp has it at %v", id, p, in, g, groups)
 		}
 	}
 }

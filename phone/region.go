@@ -159,7 +159,7 @@ func buildRegion(id string) *regionInfo {
 	var err error
 	if idd := m.GetInternationalPrefix(); idd != "" && allDigits(idd) {
 		ri.iddLit = idd
-	} else if ri.idd, err = compilePrefix(idd); err != nil {
+	} else if ri.idd, err = compilePrefix(idd, false); err != nil {
 		return nil
 	}
 	if np := m.GetNationalPrefixForParsing(); np != "" {
@@ -168,12 +168,12 @@ func buildRegion(id string) *regionInfo {
 			// "0" or "0|180020": the regexp takes the first alternative that is a
 			// prefix (leftmost-first), as the loop in stripNationalPrefix does.
 			ri.npLits = lits
-		} else if ri.np, err = compilePrefix(np); err != nil {
+		} else if ri.np, err = compilePrefix(np, ri.npTransform != ""); err != nil {
 			return nil
 		}
 	}
 	if ld := m.GetLeadingDigits(); ld != "" {
-		if ri.leading, err = compilePrefix(ld); err != nil {
+		if ri.leading, err = compilePrefix(ld, false); err != nil {
 			return nil
 		}
 	}
@@ -183,13 +183,19 @@ func buildRegion(id string) *regionInfo {
 	return ri
 }
 
-// compilePrefix compiles a pattern matched at the start of a number.
-func compilePrefix(pattern string) (*prefixPattern, error) {
+// compilePrefix compiles a pattern matched at the start of a number. With trackLast,
+// the automaton also tells whether a match can go through the pattern's last capture
+// group, the one whose taking part decides whether a transform rule applies.
+func compilePrefix(pattern string, trackLast bool) (*prefixPattern, error) {
 	re, err := regexp.Compile("^(?:" + pattern + ")")
 	if err != nil {
 		return nil, err
 	}
-	d, err := compileDFA(pattern)
+	g := -1
+	if trackLast {
+		g = re.NumSubexp()
+	}
+	d, err := compileTagged(g, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -307,10 +313,12 @@ func (ri *regionInfo) stripNationalPrefix(number, scratch []byte) []byte {
 	if ri.np == nil {
 		return number
 	}
+	// With one candidate end, regexp's match ends there; without a transform rule,
+	// or when no match goes through the rule's group, the prefix is simply cut.
 	switch count, end := ri.np.d.prefixEnds(number); {
 	case count == 0:
 		return number
-	case count == 1 && ri.npTransform == "":
+	case count == 1 && (ri.npTransform == "" || !ri.np.d.anyTagged(number)):
 		return ri.keepViable(number, number[end:])
 	}
 	return ri.stripNationalPrefixRegexp(number, scratch)
