@@ -301,21 +301,16 @@ func nationalNumber(cc int, national, digits []byte, def *regionInfo, scratch []
 // validity is the fourth step: IsValidNumber, that is GetRegionCodeForNumber, then
 // IsValidNumberForRegion. It returns fastValid, fastInvalid or fastFallback.
 func validity(cc int, nsn []byte) fastOutcome {
-	regions := ccRegions[cc]
-	if len(regions) == 1 {
-		owner := loadRegion(regions[0])
-		if owner == nil {
-			return fastFallback
-		}
-		return validOutcome(owner.validFor(nsn))
+	regions := loadCC(cc)
+	switch len(regions) {
+	case 0:
+		return fastFallback
+	case 1:
+		return validOutcome(regions[0].validFor(nsn))
 	}
 	// getRegionCodeForNumberFromRegionList: the first region whose leading digits
 	// match, or (without leading digits) for which the number is valid.
-	for _, id := range regions {
-		ri := loadRegion(id)
-		if ri == nil {
-			return fastFallback
-		}
+	for _, ri := range regions {
 		if ri.leading != nil {
 			if ri.leading.d.prefix(nsn) {
 				return validOutcome(ri.validFor(nsn))

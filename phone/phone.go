@@ -151,9 +151,10 @@ func IsE164(s string) bool { return isE164(s) }
 
 // normalize is Normalize: the fast path where it decides, reference elsewhere.
 func normalize(raw, defaultRegion string) (string, error) {
-	if len(raw) > MaxInputLen || !isUpperRegion(defaultRegion) || strings.TrimSpace(raw) == "" {
+	if len(raw) > MaxInputLen || strings.TrimSpace(raw) == "" {
 		return reference(raw, defaultRegion)
 	}
+	// nil for a code not in upper case, unknown, or not compiled.
 	def := loadRegion(defaultRegion)
 	if def == nil {
 		return reference(raw, defaultRegion)

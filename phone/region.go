@@ -75,6 +75,11 @@ var (
 	// ccSupported[cc] is phonenumbers.GetSupportedCallingCodes()[cc].
 	ccSupported [1000]bool
 	regionTab   [26 * 26]atomic.Pointer[regionInfo]
+	// ccTab[cc] holds the compiled info of each region of ccRegions[cc], in that
+	// order, built on first use; noRegions marks a code one of whose regions is not
+	// compiled (or a non-geographic code), whose numbers take the reference path.
+	ccTab     [1000]atomic.Pointer[[]*regionInfo]
+	noRegions = &[]*regionInfo{}
 	// unsupported marks a region whose patterns could not all be compiled exactly;
 	// such regions always take the reference path.
 	unsupported = &regionInfo{}
@@ -139,6 +144,32 @@ func loadRegion(id string) *regionInfo {
 		return nil
 	}
 	return ri
+}
+
+// loadCC returns the compiled info of the regions of country calling code cc, main
+// region first, or nil when one of them is not compiled.
+func loadCC(cc int) []*regionInfo {
+	p := ccTab[cc].Load()
+	if p == nil {
+		infos := make([]*regionInfo, 0, len(ccRegions[cc]))
+		for _, id := range ccRegions[cc] {
+			ri := loadRegion(id)
+			if ri == nil {
+				infos = nil
+				break
+			}
+			infos = append(infos, ri)
+		}
+		p = noRegions
+		if len(infos) > 0 {
+			p = &infos
+		}
+		ccTab[cc].Store(p) // any goroutine builds the same list
+	}
+	if p == noRegions {
+		return nil
+	}
+	return *p
 }
 
 // buildRegion compiles the metadata of region id, or returns nil when some pattern
