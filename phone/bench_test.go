@@ -190,7 +190,8 @@ func BenchmarkNormalizeShapes(b *testing.B) {
 
 // TestNormalizeFastShapes checks that the shapes the fast path promises are decided
 // without the reference path, and that on distinct valid numbers E.164 input costs
-// no allocation and the national formats of distinctShapes at most one (the result).
+// no allocation and the national formats of distinctShapes at most one (the result),
+// none when AppendNormalized writes it into a buffer with room.
 func TestNormalizeFastShapes(t *testing.T) {
 	fallback := map[string]bool{"vanity": true}
 	for _, s := range benchShapes {
@@ -213,6 +214,11 @@ func TestNormalizeFastShapes(t *testing.T) {
 			}
 			if n := testing.AllocsPerRun(20, func() { _, _ = Normalize(x.raw, x.region) }); n > want {
 				t.Errorf("%s: Normalize(%q, %s) makes %v allocations, want at most %v", name, x.raw, x.region, n, want)
+				break
+			}
+			buf := make([]byte, 0, 32)
+			if n := testing.AllocsPerRun(20, func() { _, _ = AppendNormalized(buf, x.raw, x.region) }); n > 0 {
+				t.Errorf("%s: AppendNormalized(buf, %q, %s) makes %v allocations, want none", name, x.raw, x.region, n)
 				break
 			}
 		}

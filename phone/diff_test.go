@@ -454,6 +454,6 @@ func fastPathTaken(raw, region string) bool {
 	if def == nil {
 		return false
 	}
-	_, outcome, _ := normalizeFast(raw, def)
+	_, outcome, _ := normalizeFast(nil, raw, def)
 	return outcome != fastFallback
 }

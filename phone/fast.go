@@ -36,9 +36,10 @@ import (
 // test, the fuzz target and the table test hold it to that.
 //
 // The steps are the functions below, in order: scanDigits, countryCode,
-// nationalNumber, validity and formatE164. Digits travel between them as byte slices
+// nationalNumber, validity and appendE164. Digits travel between them as byte slices
 // of buffers on normalizeFast's stack, so the valid path allocates nothing but the
-// result string (and not even that when the input is already the result).
+// result string (and not even that when the input is already the result, or when
+// AppendNormalized writes it into the caller's buffer).
 
 // fastOutcome is what the fast path decided.
 type fastOutcome uint8
@@ -56,26 +57,26 @@ const (
 type digitBuf [MaxInputLen + 16]byte
 
 // normalizeFast decides raw under the default region def, or returns fastFallback. On
-// fastValid it returns the E.164 string; on fastNotANumber the phonenumbers error
-// Parse would have returned.
-func normalizeFast(raw string, def *regionInfo) (string, fastOutcome, error) {
+// fastValid it returns dst with the E.164 form appended; on fastNotANumber the
+// phonenumbers error Parse would have returned.
+func normalizeFast(dst []byte, raw string, def *regionInfo) ([]byte, fastOutcome, error) {
 	var digitsBuf, ccBuf, nsnBuf digitBuf
 	digits, plus, outcome, err := scanDigits(raw, digitsBuf[:0])
 	if outcome != fastPending {
-		return "", outcome, err
+		return dst, outcome, err
 	}
 	cc, national, err := countryCode(digits, plus, def, ccBuf[:0])
 	if err != nil {
-		return "", fastNotANumber, err
+		return dst, fastNotANumber, err
 	}
 	cc, nsn, outcome, err := nationalNumber(cc, national, digits, def, nsnBuf[:0])
 	if outcome != fastPending {
-		return "", outcome, err
+		return dst, outcome, err
 	}
 	if outcome = validity(cc, nsn); outcome != fastValid {
-		return "", outcome, nil
+		return dst, outcome, nil
 	}
-	return formatE164(raw, cc, nsn)
+	return appendE164(dst, cc, nsn)
 }
 
 // scanDigits is the first step: for the shapes the fast path decides,
@@ -329,18 +330,15 @@ func validOutcome(valid bool) fastOutcome {
 	return fastInvalid
 }
 
-// formatE164 is the last step: Format(E164), "+", the country code and the national
-// significant number. It returns raw itself when raw is already that string.
-func formatE164(raw string, cc int, nsn []byte) (string, fastOutcome, error) {
-	var out [24]byte
-	b := append(out[:0], '+')
+// appendE164 is the last step: Format(E164), "+", the country code and the national
+// significant number, appended to dst.
+func appendE164(dst []byte, cc int, nsn []byte) ([]byte, fastOutcome, error) {
+	n := len(dst)
+	b := append(dst, '+')
 	b = strconv.AppendInt(b, int64(cc), 10)
 	b = append(b, nsn...)
-	if !isE164(b) {
-		return "", fastInvalid, nil
+	if !isE164(b[n:]) {
+		return dst, fastInvalid, nil
 	}
-	if string(b) == raw {
-		return raw, fastValid, nil
-	}
-	return string(b), fastValid, nil
+	return b, fastValid, nil
 }

@@ -149,24 +149,56 @@ func isE164[T string | []byte](s T) bool {
 // "+" and 2 to 15 ASCII digits, the first not 0. It does not check validity.
 func IsE164(s string) bool { return isE164(s) }
 
-// normalize is Normalize: the fast path where it decides, reference elsewhere.
+// AppendNormalized appends the E.164 form of raw, as Normalize returns it, to dst and
+// returns the extended slice. On failure it returns dst unchanged and the error
+// Normalize returns. It lets a caller normalizing many numbers keep them all in one
+// buffer, at no allocation per number on the fast path.
+func AppendNormalized(dst []byte, raw, defaultRegion string) ([]byte, error) {
+	return appendNormalized(dst, raw, defaultRegion)
+}
+
+// normalize is Normalize: appendNormalized into a buffer on the stack, then raw itself
+// when it is already the result, so that E.164 input costs no allocation.
 func normalize(raw, defaultRegion string) (string, error) {
+	var out [24]byte
+	b, err := appendNormalized(out[:0], raw, defaultRegion)
+	if err != nil {
+		return "", err
+	}
+	if string(b) == raw {
+		return raw, nil
+	}
+	return string(b), nil
+}
+
+// appendNormalized is AppendNormalized: the fast path where it decides, reference
+// elsewhere.
+func appendNormalized(dst []byte, raw, defaultRegion string) ([]byte, error) {
 	if len(raw) > MaxInputLen || strings.TrimSpace(raw) == "" {
-		return reference(raw, defaultRegion)
+		return appendReference(dst, raw, defaultRegion)
 	}
 	// nil for a code not in upper case, unknown, or not compiled.
 	def := loadRegion(defaultRegion)
 	if def == nil {
-		return reference(raw, defaultRegion)
+		return appendReference(dst, raw, defaultRegion)
 	}
-	e164, outcome, perr := normalizeFast(raw, def)
+	b, outcome, perr := normalizeFast(dst, raw, def)
 	switch outcome {
 	case fastValid:
-		return e164, nil
+		return b, nil
 	case fastInvalid:
-		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
+		return dst, fmt.Errorf("%w: %q", ErrInvalid, raw)
 	case fastNotANumber:
-		return "", fmt.Errorf("%w: %q: %v", ErrNotANumber, raw, perr)
+		return dst, fmt.Errorf("%w: %q: %v", ErrNotANumber, raw, perr)
 	}
-	return reference(raw, defaultRegion)
+	return appendReference(dst, raw, defaultRegion)
+}
+
+// appendReference appends the result of reference to dst.
+func appendReference(dst []byte, raw, defaultRegion string) ([]byte, error) {
+	e164, err := reference(raw, defaultRegion)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, e164...), nil
 }
