@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -97,7 +98,12 @@ func kind(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
-	switch raw[0] {
+	return kindOf(raw[0])
+}
+
+// kindOf names the JSON type of a value that starts with c.
+func kindOf(c byte) string {
+	switch c {
 	case 'n':
 		return "null"
 	case 't', 'f':
@@ -190,20 +196,68 @@ func stringsField(name string, required bool, dst *[]string) field {
 		if kind(raw) != "an array" {
 			return badRequest(fmt.Sprintf("%s must be a JSON array of strings, got %s", name, kind(raw)))
 		}
-		var elems []json.RawMessage
-		if err := json.Unmarshal(raw, &elems); err != nil {
-			return badRequest(fmt.Sprintf("%s: malformed JSON array", name))
-		}
-		out := make([]string, len(elems))
-		for i, el := range elems {
-			if kind(el) != "a string" {
-				return badRequest(fmt.Sprintf("%s[%d] must be a JSON string, got %s", name, i, kind(el)))
-			}
-			if err := decodeString(fmt.Sprintf("%s[%d]", name, i), el, &out[i]); err != nil {
-				return err
-			}
+		out, err := decodeStrings(name, raw)
+		if err != nil {
+			return err
 		}
 		*dst = out
 		return nil
 	}}
+}
+
+// decodeStrings reads the JSON array raw, element by element, with the rules and
+// error texts of decodeString, in one pass and without reflection: raw is valid JSON
+// (json.Decoder checked it), so only element boundaries need finding. raw is copied
+// into one string, and each element written without escapes is a part of it; only an
+// element with escapes is decoded on its own (by decodeString), and only an error
+// formats the element's name.
+func decodeStrings(name string, raw json.RawMessage) ([]string, error) {
+	s := string(bytes.TrimSpace(raw))
+	out := make([]string, 0, strings.Count(s, `"`)/2)
+	i := skipSpace(s, 1) // past '['
+	for idx := 0; s[i] != ']'; idx++ {
+		if s[i] != '"' {
+			return nil, badRequest(fmt.Sprintf("%s[%d] must be a JSON string, got %s", name, idx, kindOf(s[i])))
+		}
+		end, escaped := stringEnd(s, i)
+		switch elem := s[i+1 : end-1]; {
+		case escaped:
+			var v string
+			if err := decodeString(fmt.Sprintf("%s[%d]", name, idx), json.RawMessage(s[i:end]), &v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		case !utf8.ValidString(elem):
+			return nil, badRequest(fmt.Sprintf("%s[%d] is not valid UTF-8", name, idx))
+		default:
+			out = append(out, elem)
+		}
+		if i = skipSpace(s, end); s[i] == ',' {
+			i = skipSpace(s, i+1)
+		}
+	}
+	return out, nil
+}
+
+// stringEnd returns the index just past the JSON string that starts at s[i] (a '"'),
+// and whether it holds a backslash escape.
+func stringEnd(s string, i int) (end int, escaped bool) {
+	for j := i + 1; ; j++ {
+		switch s[j] {
+		case '\\':
+			escaped = true
+			j++ // the escaped character cannot end the string
+		case '"':
+			return j + 1, escaped
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte of s at or after i that is not JSON
+// white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
