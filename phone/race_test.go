@@ -7,5 +7,5 @@ package phone
 // the ordinary go test. DNC_PHONE_DIFF_N overrides both.
 const (
 	raceEnabled   = true
-	raceDiffCount = 20_000
+	raceDiffCount = 10_000
 )
