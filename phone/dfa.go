@@ -134,17 +134,8 @@ func (b *dfaBuilder) step(threads []nfaThread, r rune) uint16 {
 func (b *dfaBuilder) closure(threads *[]nfaThread, mid, end *uint16, k int, pc uint32, tag, atStart, atEnd bool) {
 	prog := b.progs[k]
 	for {
-		i := 2 * pc
-		if tag {
-			i++
-		}
-		if b.seen[k][i] == b.gen || (atEnd && b.seenEnd[k][i] == b.gen) {
+		if !b.visit(k, pc, tag, atEnd) {
 			return
-		}
-		if atEnd {
-			b.seenEnd[k][i] = b.gen
-		} else {
-			b.seen[k][i] = b.gen
 		}
 		in := &prog.Inst[pc]
 		switch in.Op {
@@ -195,6 +186,25 @@ func (b *dfaBuilder) closure(threads *[]nfaThread, mid, end *uint16, k int, pc u
 			return
 		}
 	}
+}
+
+// visit marks pc of pattern k (with tag, after a "$" or not) as reached in the current
+// step, and reports whether it was not already: a thread reached before without "$"
+// covers one reached after it.
+func (b *dfaBuilder) visit(k int, pc uint32, tag, atEnd bool) bool {
+	i := 2 * pc
+	if tag {
+		i++
+	}
+	if b.seen[k][i] == b.gen || (atEnd && b.seenEnd[k][i] == b.gen) {
+		return false
+	}
+	if atEnd {
+		b.seenEnd[k][i] = b.gen
+	} else {
+		b.seen[k][i] = b.gen
+	}
+	return true
 }
 
 // addState returns the number of the state made of threads and masks, adding it if
