@@ -235,24 +235,8 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 		}
 		return ds, err
 	}
-	var firstErr error
-	valid := make([]string, 0, len(numbers))
-	at := make([]int, 0, len(numbers)) // at[j]: index in numbers of valid[j]
-	for i, raw := range numbers {
-		n, err := phone.Normalize(raw, region)
-		if err != nil {
-			ds[i] = Decision{Skip: true, Reason: ReasonInvalidNumber}
-			nerr := &NumberError{Index: i, Input: raw, Err: err}
-			setErr(i, nerr)
-			if firstErr == nil {
-				firstErr = nerr
-			}
-			continue
-		}
-		ds[i].Number = n
-		valid = append(valid, n)
-		at = append(at, i)
-	}
+	b := normalizeBatch(numbers, region, ds, setErr) // on all cores for a large batch
+	valid, at, firstErr := b.valid, b.at, b.firstErr
 	if len(valid) == 0 {
 		return ds, firstErr
 	}

@@ -48,6 +48,7 @@ func runSuite(t *testing.T, b backend) {
 		{"OneRoundTrip", testOneRoundTrip},
 		{"CheckMany", testCheckMany},
 		{"CheckManyIn", testCheckManyIn},
+		{"CheckManyLarge", testCheckManyLarge},
 		{"Entries", testEntries},
 		{"ListAndSearch", testListAndSearch},
 		{"Scan", testScan},
@@ -425,6 +426,60 @@ func testCheckMany(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if ds, err := e.CheckMany(ctx, o, nil); len(ds) != 0 || err != nil {
 		t.Errorf("CheckMany(nil) = %v, %v", ds, err)
+	}
+}
+
+// decisionLog is an Observer that records the decisions and errors it is told of.
+type decisionLog struct {
+	mu   sync.Mutex
+	ds   []dnc.Decision
+	errs []error
+}
+
+func (l *decisionLog) Decided(_ string, d dnc.Decision, _ time.Duration, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ds, l.errs = append(l.ds, d), append(l.errs, err)
+}
+
+// testCheckManyLarge: a batch large enough to be normalized on several cores gets, in
+// order, the decision Check gives each number, the error of its first invalid number,
+// and the Observer hears each decision with its own error.
+func testCheckManyLarge(t *testing.T, rdb redis.UniversalClient) {
+	log := &decisionLog{}
+	e, o, ctx := newEnforcer(t, rdb, dnc.WithObserver(log)), org(t), ctxT(t)
+	var in, listed []string
+	for i := 0; i < 3000; i++ {
+		n := fmt.Sprintf("(415) 555-%04d", i)
+		switch {
+		case i%97 == 13:
+			n = fmt.Sprintf("junk %d", i)
+		case i%7 == 0:
+			listed = append(listed, n)
+		}
+		in = append(in, n)
+	}
+	if _, err := e.Add(ctx, o, listed...); err != nil {
+		t.Fatal(err)
+	}
+	log.ds, log.errs = nil, nil
+	ds, err := e.CheckMany(ctx, o, in)
+	var ne *dnc.NumberError
+	if !errors.As(err, &ne) || ne.Index != 13 || ne.Input != "junk 13" {
+		t.Fatalf("CheckMany error = %v; want the *NumberError of index 13", err)
+	}
+	if len(ds) != len(in) || len(log.ds) != len(in) {
+		t.Fatalf("CheckMany returned %d decisions, observed %d; want %d", len(ds), len(log.ds), len(in))
+	}
+	for i, raw := range in {
+		d, cerr := e.Check(ctx, o, raw)
+		d.Entry = nil
+		if d != ds[i] || log.ds[i] != ds[i] {
+			t.Errorf("number %d %q: CheckMany %+v, observed %+v; Check %+v", i, raw, ds[i], log.ds[i], d)
+		}
+		if (cerr == nil) != (log.errs[i] == nil) || (cerr != nil && !errors.As(log.errs[i], &ne)) || (cerr != nil && ne.Index != i) {
+			t.Errorf("number %d %q: observed error %v; Check's %v", i, raw, log.errs[i], cerr)
+		}
 	}
 }
 

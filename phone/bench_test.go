@@ -1,8 +1,15 @@
 package phone
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
 
-// benchShapes are the shapes BenchmarkNormalize measures, each a valid number.
+	"github.com/nyaruka/phonenumbers"
+)
+
+// benchShapes are single inputs of each shape the fast path decides (and a few it
+// does not), each a valid number except the last.
 var benchShapes = []struct{ name, raw, region string }{
 	{"E164", "+14155552671", "US"},
 	{"E164-GB", "+442079460958", "US"},
@@ -28,11 +35,135 @@ var benchShapes = []struct{ name, raw, region string }{
 	{"invalid-US", "555-0100", "US"},
 }
 
+// benchInput is one input and its default region.
+type benchInput struct{ raw, region string }
+
+// distinctValid returns n distinct valid numbers of region, from a fixed seed: the
+// region's fixed-line and mobile example numbers with up to seven trailing digits
+// drawn at random, kept when phonenumbers says they are valid.
+func distinctValid(rng *rand.Rand, region string, n int) []*phonenumbers.PhoneNumber {
+	var examples []*phonenumbers.PhoneNumber
+	for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE} {
+		if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
+			examples = append(examples, ex)
+		}
+	}
+	seen := make(map[string]bool)
+	var out []*phonenumbers.PhoneNumber
+	for len(out) < n {
+		ex := examples[rng.IntN(len(examples))]
+		nsn := []byte(phonenumbers.GetNationalSignificantNumber(ex))
+		for k := 1; k <= 7 && k < len(nsn)-2; k++ {
+			nsn[len(nsn)-k] = byte('0' + rng.IntN(10))
+		}
+		num, err := phonenumbers.Parse("+"+strconv.Itoa(int(ex.GetCountryCode()))+string(nsn), "ZZ")
+		if err != nil || !phonenumbers.IsValidNumber(num) || phonenumbers.GetRegionCodeForNumber(num) != region || seen[string(nsn)] {
+			continue
+		}
+		seen[string(nsn)] = true
+		out = append(out, num)
+	}
+	return out
+}
+
+// distinctShapes are the shapes BenchmarkNormalize measures, each on distinct valid
+// numbers written the same way.
+var distinctShapes = []struct {
+	name, region string
+	write        func(num *phonenumbers.PhoneNumber) string
+}{
+	{"E164-US", "US", func(n *phonenumbers.PhoneNumber) string { return phonenumbers.Format(n, phonenumbers.E164) }},
+	{"US-paren", "US", func(n *phonenumbers.PhoneNumber) string { return phonenumbers.Format(n, phonenumbers.NATIONAL) }},
+	{"US-dots", "US", func(n *phonenumbers.PhoneNumber) string { s := nsnOf(n); return s[:3] + "." + s[3:6] + "." + s[6:] }},
+	{"US-1-dashes", "US", func(n *phonenumbers.PhoneNumber) string {
+		s := nsnOf(n)
+		return "1-" + s[:3] + "-" + s[3:6] + "-" + s[6:]
+	}},
+	{"US-digits", "US", nsnOf},
+	{"CA-national", "CA", national},
+	{"GB-national", "GB", national},
+	{"DE-national", "DE", national},
+	{"FR-national", "FR", national},
+	{"IN-national", "IN", national},
+	{"BR-national", "BR", national},
+	{"AU-national", "AU", national},
+	{"JP-national", "JP", national},
+	{"IT-national", "IT", national},
+}
+
+func nsnOf(n *phonenumbers.PhoneNumber) string { return phonenumbers.GetNationalSignificantNumber(n) }
+func national(n *phonenumbers.PhoneNumber) string {
+	return phonenumbers.Format(n, phonenumbers.NATIONAL)
+}
+
+// distinctInputs returns n distinct inputs of each shape of distinctShapes (shapes of
+// one region share numbers), and "Mixed": all of them interleaved.
+func distinctInputs(n int) map[string][]benchInput {
+	rng := rand.New(rand.NewPCG(2026, 8))
+	byRegion := make(map[string][]*phonenumbers.PhoneNumber)
+	sets := make(map[string][]benchInput)
+	for _, s := range distinctShapes {
+		if byRegion[s.region] == nil {
+			byRegion[s.region] = distinctValid(rng, s.region, n)
+		}
+		for _, num := range byRegion[s.region] {
+			sets[s.name] = append(sets[s.name], benchInput{s.write(num), s.region})
+		}
+	}
+	for i := 0; i < n; i++ {
+		for _, s := range distinctShapes {
+			sets["Mixed"] = append(sets["Mixed"], sets[s.name][i])
+		}
+	}
+	return sets
+}
+
 // BenchmarkNormalize measures Normalize ("fast") and the reference path side by side
-// for each shape:
+// on distinct valid numbers of each shape, and on all shapes mixed; benchratio prints
+// each fast/reference ratio (0.01x is 100 times faster):
 //
-//	go test ./phone -run '^$' -bench '^BenchmarkNormalize$' -count 6
+//	go test ./phone -run '^$' -bench '^BenchmarkNormalize$' -count 6 | go run ./internal/benchratio
 func BenchmarkNormalize(b *testing.B) {
+	if err := Warm(diffRegions...); err != nil {
+		b.Fatal(err)
+	}
+	sets := distinctInputs(2048)
+	for _, name := range append(shapeNames(), "Mixed") {
+		in := sets[name]
+		for _, x := range in[:64] {
+			want, werr := reference(x.raw, x.region)
+			if got, gerr := Normalize(x.raw, x.region); werr != nil || got != want || gerr != nil {
+				b.Fatalf("%s: Normalize(%q) = %q, %v; reference = %q, %v", name, x.raw, got, gerr, want, werr)
+			}
+		}
+		b.Run(name+"/fast", func(b *testing.B) { benchInputs(b, in, Normalize) })
+		b.Run(name+"/reference", func(b *testing.B) { benchInputs(b, in, reference) })
+	}
+}
+
+func shapeNames() []string {
+	var out []string
+	for _, s := range distinctShapes {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+func benchInputs(b *testing.B, in []benchInput, f func(string, string) (string, error)) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		x := in[i%len(in)]
+		if _, err := f(x.raw, x.region); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNormalizeShapes measures one input of each of benchShapes, including the
+// shapes that fall back to the reference path:
+//
+//	go test ./phone -run '^$' -bench '^BenchmarkNormalizeShapes$' -count 6 | go run ./internal/benchratio
+func BenchmarkNormalizeShapes(b *testing.B) {
 	if err := Warm(diffRegions...); err != nil {
 		b.Fatal(err)
 	}
@@ -58,21 +189,38 @@ func BenchmarkNormalize(b *testing.B) {
 }
 
 // TestNormalizeFastShapes checks that the shapes the fast path promises are decided
-// without the reference path, and that E.164 and the common US national formats cost
-// at most 2 allocations (the digits and the result).
+// without the reference path, and that on distinct valid numbers E.164 input costs
+// no allocation and the national formats of distinctShapes at most one (the result),
+// none when AppendNormalized writes it into a buffer with room.
 func TestNormalizeFastShapes(t *testing.T) {
-	lean := map[string]bool{"E164": true, "E164-GB": true, "US-paren": true, "US-dots": true,
-		"US-1-dashes": true, "US-digits": true}
 	fallback := map[string]bool{"vanity": true}
 	for _, s := range benchShapes {
 		if got := fastPathTaken(s.raw, s.region); got == fallback[s.name] {
 			t.Errorf("%s: fast path taken = %v, want %v", s.name, got, !fallback[s.name])
 		}
-		if !lean[s.name] || raceEnabled {
-			continue
+	}
+	if raceEnabled {
+		return // the race detector allocates on its own
+	}
+	sets := distinctInputs(100)
+	for _, name := range shapeNames() {
+		want := 1.0
+		if name == "E164-US" {
+			want = 0
 		}
-		if n := testing.AllocsPerRun(200, func() { _, _ = Normalize(s.raw, s.region) }); n > 2 {
-			t.Errorf("%s: Normalize(%q) makes %v allocations, want at most 2", s.name, s.raw, n)
+		for _, x := range sets[name] {
+			if !fastPathTaken(x.raw, x.region) {
+				t.Errorf("%s: %q under %s: fast path not taken", name, x.raw, x.region)
+			}
+			if n := testing.AllocsPerRun(20, func() { _, _ = Normalize(x.raw, x.region) }); n > want {
+				t.Errorf("%s: Normalize(%q, %s) makes %v allocations, want at most %v", name, x.raw, x.region, n, want)
+				break
+			}
+			buf := make([]byte, 0, 32)
+			if n := testing.AllocsPerRun(20, func() { _, _ = AppendNormalized(buf, x.raw, x.region) }); n > 0 {
+				t.Errorf("%s: AppendNormalized(buf, %q, %s) makes %v allocations, want none", name, x.raw, x.region, n)
+				break
+			}
 		}
 	}
 }

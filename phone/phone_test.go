@@ -144,3 +144,16 @@ func TestIsE164(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendNormalized checks that AppendNormalized agrees with Normalize on every case
+// of the table, appending after what dst holds, and leaves dst as it was on failure.
+func TestAppendNormalized(t *testing.T) {
+	for _, c := range normalizeCases {
+		dst := []byte("prefix|")
+		got, err := phone.AppendNormalized(dst, c.raw, c.region)
+		want, werr := phone.Normalize(c.raw, c.region)
+		if string(got) != "prefix|"+want || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Errorf("AppendNormalized(%q, %q, %q) = %q, %v; Normalize = %q, %v", dst, c.raw, c.region, got, err, want, werr)
+		}
+	}
+}

@@ -121,7 +121,7 @@ type envelope struct {
 }
 
 func writeEnvelope(w http.ResponseWriter, env envelope) {
-	b, err := json.Marshal(env)
+	b, err := marshalEnvelope(env)
 	if err != nil { // cannot happen: every data type here marshals
 		env = envelope{Message: "internal error", Code: http.StatusInternalServerError, ErrorMessage: "internal error"}
 		b, _ = json.Marshal(env)

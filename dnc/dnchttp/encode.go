@@ -1,0 +1,69 @@
+package dnchttp
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+)
+
+// jsonAppender is reply data that writes its own JSON, byte for byte what
+// encoding/json writes for it, without reflection. writeEnvelope uses it for the
+// one large reply, the results of POST /api/dnc/check.
+type jsonAppender interface {
+	appendJSON(b []byte) []byte
+}
+
+// appendJSON writes d as json.Marshal(d) does.
+func (d checkData) appendJSON(b []byte) []byte {
+	if d.Results == nil {
+		return append(b, `{"results":null}`...)
+	}
+	b = slices.Grow(b, 96*len(d.Results))
+	b = append(b, `{"results":[`...)
+	for i, r := range d.Results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"input":`...)
+		b = appendJSONString(b, r.Input)
+		b = append(b, `,"phoneNumber":`...)
+		b = appendJSONString(b, r.PhoneNumber)
+		b = append(b, `,"skip":`...)
+		b = strconv.AppendBool(b, r.Skip)
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, r.Reason)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendJSONString writes s as json.Marshal(s) does: as it is between quotes when it
+// is printable ASCII that encoding/json leaves alone, through json.Marshal otherwise
+// (escapes, HTML characters, non-ASCII text).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// marshalEnvelope is json.Marshal(env), with data that is a jsonAppender written by
+// itself.
+func marshalEnvelope(env envelope) ([]byte, error) {
+	a, ok := env.Data.(jsonAppender)
+	if !ok {
+		return json.Marshal(env)
+	}
+	env.Data = nil // omitted: the envelope ends where "data" goes, its last field
+	b, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b[:len(b)-1], `,"data":`...)
+	return append(a.appendJSON(b), '}'), nil
+}
