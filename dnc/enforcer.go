@@ -56,7 +56,8 @@ type Enforcer struct {
 	st  *store.Store
 	cfg config
 
-	heal *healer // nil unless rdb is a *redis.ClusterClient; see cluster.go
+	heal   *healer // nil unless rdb is a *redis.ClusterClient; see cluster.go
+	epochs epochs  // the data epoch of each org checked; see statelost.go
 }
 
 // New returns an Enforcer that keeps its state in rdb: a *redis.Client,
@@ -156,9 +157,12 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 	if err := ctx.Err(); err != nil {
 		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
-	state, entry, err := e.st.Check(ctx, org, n, e.cfg.defaultEnabled)
+	state, entry, epoch, err := e.st.CheckEpoch(ctx, org, n, e.cfg.defaultEnabled)
 	if err != nil {
 		return e.unavailable(n), unavailable(ctx, "check", err)
+	}
+	if err := e.epochs.observe(org, epoch); err != nil {
+		return Decision{Skip: true, Reason: ReasonUnavailable, Number: n}, err
 	}
 	switch state {
 	case store.Disabled:
@@ -248,12 +252,22 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 		}
 		return ds, err
 	}
+	failLost := func(err error) ([]Decision, error) { // skip even under WithFailOpen
+		for _, i := range at {
+			ds[i] = Decision{Skip: true, Reason: ReasonUnavailable, Number: ds[i].Number}
+			setErr(i, err)
+		}
+		return ds, err
+	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	enabled, listed, err := e.st.CheckMany(ctx, org, valid, e.cfg.defaultEnabled)
+	enabled, listed, epoch, err := e.st.CheckManyEpoch(ctx, org, valid, e.cfg.defaultEnabled)
 	if err != nil {
 		return fail(err)
+	}
+	if err := e.epochs.observe(org, epoch); err != nil {
+		return failLost(err)
 	}
 	for j, i := range at {
 		switch {

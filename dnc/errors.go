@@ -46,6 +46,12 @@ var (
 	// library reads (an older release's, say). Nothing is read or written; a check
 	// answers skip. Returned, with ErrUnavailable, by every method that talks to Redis.
 	ErrSchema = errors.New("dnc: stored data of another layout version")
+	// ErrStateLost: an org's data in Redis is gone, or is of another generation, since
+	// this Enforcer last saw it (a Redis restart without persistence, a flush, a
+	// failover to an empty replica). Checks of the org answer skip with it, wrapped with
+	// ErrUnavailable, even under WithFailOpen, until the data comes back or
+	// AcceptState(org) is called. The Observer sees it with each decision.
+	ErrStateLost = errors.New("dnc: the org's stored state was lost")
 	// ErrSearchTooBroad: List was asked to search, by something other than one full
 	// number, a list too long to read in one request. It matches ErrInvalidArgument.
 	ErrSearchTooBroad = fmt.Errorf("%w: search needs a full number on a list this long", ErrInvalidArgument)

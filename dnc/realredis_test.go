@@ -91,3 +91,47 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("New with region \"de\" = %v", err)
 	}
 }
+
+// TestStateLost: a Redis that comes back empty (restarted without persistence, or
+// flushed) must not turn listed numbers into "dial" for an Enforcer that had seen the
+// org's data: checks skip with ErrStateLost until the operator accepts the new state.
+func TestStateLost(t *testing.T) {
+	s := redistest.Start(t)
+	rdb := s.Client(t)
+	ctx := ctxT(t)
+	rec := &recorder{}
+	e := newEnforcer(t, rdb, dnc.WithObserver(rec), dnc.WithFailOpen())
+	if _, err := e.Add(ctx, "acme", "+14155552671"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, "acme", "+14155552671", true)
+	mustSkip(t, e, "acme", "+14155552672", false)
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"+14155552671", "+14155552672"} {
+		d, err := e.Check(ctx, "acme", n)
+		if !d.Skip || d.Reason != dnc.ReasonUnavailable || !errors.Is(err, dnc.ErrStateLost) || !errors.Is(err, dnc.ErrUnavailable) {
+			t.Errorf("Check(%s) after the data was lost = %+v, %v; want skip, ErrStateLost", n, d, err)
+		}
+	}
+	ds, err := e.CheckMany(ctx, "acme", []string{"+14155552671", "(415) 555-2672"})
+	if !errors.Is(err, dnc.ErrStateLost) || !ds[0].Skip || !ds[1].Skip {
+		t.Errorf("CheckMany after the data was lost = %+v, %v; want skips and ErrStateLost", ds, err)
+	}
+	// New data under another epoch is not the data that was seen either.
+	if _, err := e.Add(ctx, "acme", "+14155552673"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.Check(ctx, "acme", "+14155552672"); !d.Skip || !errors.Is(err, dnc.ErrStateLost) {
+		t.Errorf("Check after new data = %+v, %v; want skip, ErrStateLost", d, err)
+	}
+	if !rec.saw(dnc.ErrStateLost) {
+		t.Error("the Observer was not told of ErrStateLost")
+	}
+	// Other orgs, and other Enforcers that never saw acme's data, are not affected.
+	mustSkip(t, newEnforcer(t, rdb), "acme", "+14155552673", true)
+	e.AcceptState("acme")
+	mustSkip(t, e, "acme", "+14155552673", true)
+	mustSkip(t, e, "acme", "+14155552672", false)
+}

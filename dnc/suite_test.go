@@ -923,3 +923,15 @@ func testObserver(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 }
+
+// saw reports whether any decision's error matched target.
+func (r *recorder) saw(target error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, err := range r.errs {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -2,12 +2,14 @@
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] "1" or "0": the switch of an org that never set it
 -- ARGV[2..] the numbers' E.164 digits without "+"
--- Reply: {0} DNC off; else {1, listed1, listed2, ...}, each 1 (listed) or 0.
+-- Reply: {0, epoch} DNC off; else {1, epoch, listed1, listed2, ...}, each 1 (listed)
+-- or 0; epoch marks the org's data ("" when it has none).
 local s, err = state()
 if not s then return redis.error_reply(err) end
-if switch(s, ARGV[1]) == '0' then return {0} end
-local out = {1}
+local epoch = s.epoch or ''
+if switch(s, ARGV[1]) == '0' then return {0, epoch} end
+local out = {1, epoch}
 for i = 2, #ARGV do
-  out[i] = redis.call('HEXISTS', bucketKey(ARGV[i], s.L, s.p), ARGV[i])
+  out[i + 1] = redis.call('HEXISTS', bucketKey(ARGV[i], s.L, s.p), ARGV[i])
 end
 return out

@@ -9,7 +9,7 @@ if not s then return redis.error_reply(err) end
 local b, aim = tonumber(ARGV[1]), tonumber(ARGV[2])
 local last = 2 ^ s.L + s.p - 1
 local out, read = {0}, 0
-while b <= last and #out - 1 < aim and read < 1000 do
+while b <= last and #out - 1 < aim and read < 200 do
   local fields = redis.call('HKEYS', BASE .. 'b:' .. b)
   for _, f in ipairs(fields) do
     if string.byte(f, 1) ~= 126 then out[#out + 1] = f end -- 126: "~", the bucket's own fields
