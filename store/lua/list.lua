@@ -18,27 +18,25 @@ local entries, dict, seen = {}, {}, {}
 while want > 0 do
   local pos, k = locate(rank, s.seq)
   if not pos then return redis.error_reply(k) end
-  local kv = redis.call('HGETALL', logKey(pos))
-  local offs, byOff = {}, {}
-  for j = 1, #kv, 2 do
-    local o = tonumber(kv[j])
-    offs[#offs + 1] = o
-    byOff[o] = kv[j + 1]
-  end
+  local keys = redis.call('HKEYS', logKey(pos))
+  local offs = {}
+  for j = 1, #keys do offs[j] = tonumber(keys[j]) end
   if k > #offs or k < 1 then
     return redis.error_reply('DNCCORRUPT log block ' .. pos .. ' holds ' .. #offs .. ' entries; the count says at least ' .. k)
   end
   table.sort(offs)
-  for j = k, 1, -1 do
-    if want == 0 then break end
-    local digits, seq = byOff[offs[j]], pos * BLOCK + offs[j]
+  local take = {}
+  for j = k, math.max(1, k - want + 1), -1 do take[#take + 1] = offs[j] end
+  local nums = redis.call('HMGET', logKey(pos), unpack(take))
+  for j, digits in ipairs(nums) do
+    local seq = pos * BLOCK + take[j]
     local rec = redis.call('HGET', bucketKey(digits, s.L, s.p), digits)
     if not rec or #rec < 5 or unpackBE(rec, 1, 5) ~= seq then rec = '' end
     entries[#entries + 1] = digits
     entries[#entries + 1] = rec
     dictOf(rec, dict, seen)
-    want, rank = want - 1, rank - 1
   end
+  want, rank = want - #take, rank - #take
 end
 out[2] = #entries / 2
 for _, v in ipairs(entries) do out[#out + 1] = v end
