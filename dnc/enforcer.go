@@ -64,7 +64,10 @@ type Enforcer struct {
 // *redis.ClusterClient (Redis Cluster), failover client (Sentinel) or *redis.Ring.
 // It fails on an invalid option, such as an unknown region, and warms the phone number
 // metadata of the default region so the first check is not slow. It does not contact
-// Redis. On a *redis.ClusterClient it adds a hook that has the client reload its slot
+// Redis, unless WithRequirePersistence is given or the Observer is a
+// PersistenceObserver: then it inspects every master's persistence, for at most 3 s,
+// and fails (ErrNotPersistent) or reports a server that would lose the lists on a
+// restart. On a *redis.ClusterClient it adds a hook that has the client reload its slot
 // map after a connection failure (at most every 250 ms), so that checks and writes
 // reach a promoted replica as soon as the cluster has failed over.
 func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
@@ -85,7 +88,14 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if err := phone.Warm(region); err != nil {
 		return nil, err
 	}
-	return &Enforcer{st: store.New(rdb, cfg.prefix), cfg: cfg, heal: newHealer(rdb)}, nil
+	if err := checkPersistence(rdb, cfg); err != nil {
+		return nil, err
+	}
+	st := store.New(rdb, cfg.prefix)
+	if cfg.replicas > 0 {
+		st.SetReplicas(cfg.replicas, cfg.replicaTimeout)
+	}
+	return &Enforcer{st: st, cfg: cfg, heal: newHealer(rdb)}, nil
 }
 
 // Region returns the default region, upper-case.

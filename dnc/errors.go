@@ -46,6 +46,10 @@ var (
 	// library reads (an older release's, say). Nothing is read or written; a check
 	// answers skip. Returned, with ErrUnavailable, by every method that talks to Redis.
 	ErrSchema = errors.New("dnc: stored data of another layout version")
+	// ErrNotReplicated: under WithWriteReplicas, a write is done but fewer replicas than
+	// asked acknowledged it in time. Returned by Add, AddEntry, Remove, DeleteByID and
+	// SetEnabled, with their usual results (the entry, the counts).
+	ErrNotReplicated = errors.New("dnc: write not acknowledged by enough replicas")
 	// ErrStateLost: an org's data in Redis is gone, or is of another generation, since
 	// this Enforcer last saw it (a Redis restart without persistence, a flush, a
 	// failover to an empty replica). Checks of the org answer skip with it, wrapped with
@@ -79,6 +83,9 @@ func (e *NumberError) Unwrap() []error { return []error{ErrInvalidNumber, e.Err}
 func unavailable(ctx context.Context, op string, err error) error {
 	if errors.Is(err, store.ErrBadReply) {
 		return fmt.Errorf("%w: %s: %w", ErrCorrupt, op, err)
+	}
+	if errors.Is(err, store.ErrNotReplicated) {
+		return fmt.Errorf("%w: %s: %w", ErrNotReplicated, op, err)
 	}
 	if errors.Is(err, store.ErrSchema) {
 		return fmt.Errorf("%w: %w: %s: %w", ErrUnavailable, ErrSchema, op, err)

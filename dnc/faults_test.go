@@ -320,3 +320,42 @@ func TestFaultStandaloneHung(t *testing.T) {
 		t.Errorf("%d acknowledged adds lost while Redis hung", lost)
 	}
 }
+
+// A standalone Redis without persistence, killed and restarted under load, comes back
+// empty: the Enforcer that had seen the org's data answers every check of the org skip
+// with ErrStateLost (0 wrong dials), and once the list is restored and the operator
+// accepts the state, it answers from the list again.
+func TestFaultRestartLosesData(t *testing.T) {
+	redistest.Faults(t)
+	s := redistest.Start(t) // --save "" --appendonly no
+	enf := newEnforcer(t, s.Client(t))
+	l := startLoad(t, enf, nil)
+	time.Sleep(time.Second)
+
+	s.Stop()
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	time.Sleep(time.Second) // the workers keep checking the listed numbers of an empty Redis
+	ctx := ctxT(t)
+	d, err := enf.Check(ctx, l.org, l.listed[0])
+	if !d.Skip || !errors.Is(err, dnc.ErrStateLost) {
+		t.Errorf("Check of a listed number after the data was lost = %+v, %v; want skip, ErrStateLost", d, err)
+	}
+	l.halt()
+	// The operator restores the list and accepts the new state.
+	if _, err := enf.Add(ctx, l.org, l.listed...); err != nil {
+		t.Fatal(err)
+	}
+	enf.AcceptState(l.org)
+	mustSkip(t, enf, l.org, l.listed[1], true)
+	mustSkip(t, enf, l.org, "+14155552671", false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.wrongDials) > 0 {
+		t.Errorf("%d wrong dials, first %s", len(l.wrongDials), l.wrongDials[0])
+	}
+	t.Logf("restarted empty; every check after it failed closed with ErrStateLost (%v after the restart, %s)",
+		time.Since(restarted).Round(time.Millisecond), l.stats())
+}

@@ -133,13 +133,16 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	in := store.Entry{Number: n, Type: meta.Type, BatchID: meta.BatchID, RequestUUID: meta.RequestUUID}
 	entries := []store.Entry{in}
 	flags, err := e.st.Add(ctx, org, entries, now)
-	if err != nil {
+	if err != nil && !(errors.Is(err, store.ErrNotReplicated) && len(flags) == 1) {
 		return Entry{}, unavailable(ctx, "add entry", err)
 	}
 	if !flags[0] {
 		return Entry{}, fmt.Errorf("%w: %s", ErrExists, n)
 	}
-	return fromStore(entries[0]), nil // with the id and creation time that were written
+	if err != nil {
+		err = unavailable(ctx, "add entry", err) // ErrNotReplicated: the entry is written
+	}
+	return fromStore(entries[0]), err // with the id and creation time that were written
 }
 
 // Remove unlists numbers for org, each normalized as checks normalize, and returns how
@@ -224,11 +227,14 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 		return "", fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
 	n, ok, err := e.st.DeleteByID(ctx, org, id)
-	if err != nil {
+	if err != nil && !(errors.Is(err, store.ErrNotReplicated) && ok) {
 		return "", unavailable(ctx, "delete by id", err)
 	}
 	if !ok {
 		return "", ErrNotFound
+	}
+	if err != nil {
+		return n, unavailable(ctx, "delete by id", err) // ErrNotReplicated: it is deleted
 	}
 	return n, nil
 }

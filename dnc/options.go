@@ -18,6 +18,10 @@ type config struct {
 	failOpen       bool
 	observer       Observer
 	now            func() time.Time
+	replicas       int
+	replicaTimeout time.Duration
+
+	requirePersistence bool
 }
 
 // WithDefaultRegion sets the region (ISO 3166-1 alpha-2, any case) whose national format
@@ -67,6 +71,23 @@ func WithClock(now func() time.Time) Option {
 			return fmt.Errorf("%w: nil clock", ErrInvalidArgument)
 		}
 		c.now = now
+		return nil
+	}
+}
+
+// WithWriteReplicas makes every write (Add, AddEntry, Remove, DeleteByID, SetEnabled)
+// wait until n replicas of the Redis node that holds the org have acknowledged it, at
+// most timeout (Redis' WAIT), and return an error wrapping ErrNotReplicated when fewer
+// did in time: the write is done on the master, but a failover now could lose it. Use it
+// with replicas and, on the servers, min-replicas-to-write (see the README). Default:
+// no waiting. n must be 1 or more and timeout positive. It works with a *redis.Client,
+// a failover client and a *redis.ClusterClient.
+func WithWriteReplicas(n int, timeout time.Duration) Option {
+	return func(c *config) error {
+		if n < 1 || timeout <= 0 {
+			return fmt.Errorf("%w: write replicas %d, timeout %v: want n >= 1 and a positive timeout", ErrInvalidArgument, n, timeout)
+		}
+		c.replicas, c.replicaTimeout = n, timeout
 		return nil
 	}
 }

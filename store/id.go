@@ -48,9 +48,12 @@ func round(x, k uint64) uint64 {
 	return (z ^ z>>31) & halfMask
 }
 
-func encodeID(org string, number, seq uint64) string {
+func encodeID(org string, number, seq uint64) string { return keyOf(org).encode(number, seq) }
+
+// encode returns the id of the entry with number and seq, under the org's key k.
+func (k idKey) encode(number, seq uint64) string {
 	l, r := splitPlain(number, seq)
-	return encodeHalves(org, l, r)
+	return k.encodeHalves(l, r)
 }
 
 // splitPlain lays number, seq and the zero check bits into two 48-bit halves.
@@ -61,8 +64,7 @@ func splitPlain(number, seq uint64) (uint64, uint64) {
 	return left, right
 }
 
-func encodeHalves(org string, l, r uint64) string {
-	k := keyOf(org)
+func (k idKey) encodeHalves(l, r uint64) string {
 	for i := 0; i < 4; i++ {
 		l, r = r, l^round(r, k[i])
 	}
