@@ -553,6 +553,19 @@ func TestCheckWhileTheTableGrows(t *testing.T) {
 					t.Fatalf("Check(%s) while the table grows = %v, %+v, %v; want listed", n, st, e, err)
 				}
 			}
+			batch := append(slices.Clone(listed), numbers[200:400]...)
+			on, ls, err := checker.CheckMany(ctx, org, batch, true)
+			if err != nil || !on || len(ls) != len(batch) {
+				t.Fatalf("CheckMany while the table grows = %v, %d, %v", on, len(ls), err)
+			}
+			for i, l := range ls {
+				if l != (i < len(listed)) {
+					t.Fatalf("CheckMany while the table grows: %s listed %v; want %v", batch[i], l, i < len(listed))
+				}
+			}
+		}
+		if on, ls, err := New(b.rdb, "").CheckMany(ctx, org, later, true); err != nil || !on || slices.Contains(ls, false) {
+			t.Fatalf("CheckMany from a new Store = %v, %v; want all listed", on, err)
 		}
 		for _, n := range numbers[200:size] {
 			if st, _, err := checker.Check(ctx, org, n, true); st != NotListed || err != nil {
@@ -584,6 +597,9 @@ func TestToggleStampsEveryBucket(t *testing.T) {
 	for _, on := range []bool{false, true, false} {
 		if err := s.SetEnabled(ctx, org, on); err != nil {
 			t.Fatal(err)
+		}
+		if got, ls, err := s.CheckMany(ctx, org, numbers[:5000], true); got != on || err != nil || (on && slices.Contains(ls, false)) {
+			t.Fatalf("enabled %v: CheckMany = %v, %v", on, got, err)
 		}
 		for _, n := range numbers[:3000] {
 			st, _, err := s.Check(ctx, org, n, true)

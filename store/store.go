@@ -304,17 +304,119 @@ func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, def
 
 // CheckManyEpoch is CheckMany that also returns the epoch of the org's data, as
 // CheckEpoch does.
+//
+// It reads the buckets the numbers lie in with one pipelined HMGET per bucket, as Check
+// does; when the org's bucket table has grown since this Store last saw it, it reads
+// the table's size and tries once more, and else asks read-only scripts (check_many.lua)
+// that compute the buckets themselves.
 func (s *Store) CheckManyEpoch(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+	ds := make([]string, len(numbers))
+	for i, n := range numbers {
+		if ds[i], err = digits(n); err != nil {
+			return true, nil, "", err
+		}
+	}
+	for try := 0; try < 2; try++ {
+		enabled, listed, epoch, err = s.checkBuckets(ctx, org, ds, defaultEnabled)
+		if !errors.Is(err, errStale) {
+			return enabled, listed, epoch, err
+		}
+		if _, _, _, err := s.checkSlow(ctx, org, "", defaultEnabled); err != nil { // learns the table's size
+			return true, nil, "", err
+		}
+	}
+	return s.checkManyScripts(ctx, org, ds, defaultEnabled)
+}
+
+// errStale: a bucket read is not the home of a number it was read for (the table grew),
+// or is missing.
+var errStale = errors.New("bucket table out of date")
+
+// checkBuckets is CheckManyEpoch by one pipelined HMGET per bucket of the org's table as
+// this Store last saw it; errStale when that is out of date.
+func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, defaultEnabled bool) (bool, []bool, string, error) {
+	size := s.c.size(org)
+	type group struct {
+		fields []string
+		at     []int
+	}
+	hs := make([]uint64, len(ds))
+	groups := make(map[uint64]*group)
+	for i, d := range ds {
+		hs[i] = hashDigits(d)
+		b := size.bucket(hs[i])
+		g := groups[b]
+		if g == nil {
+			g = &group{}
+			groups[b] = g
+		}
+		g.fields, g.at = append(g.fields, d), append(g.at, i)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make(map[uint64]*redis.SliceCmd, len(groups))
+	for b, g := range groups {
+		cmds[b] = pipe.HMGet(ctx, bucketKey(s.prefix, org, b), append(g.fields, "~d", "~e")...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return true, nil, "", err
+	}
+	listed := make([]bool, len(ds))
+	stamp, missing := "", false
+	for b, g := range groups {
+		vals, err := cmds[b].Result()
+		if err != nil {
+			return true, nil, "", err
+		}
+		if len(vals) != len(g.fields)+2 {
+			return true, nil, "", fmt.Errorf("%w: check many: %d values", ErrBadReply, len(vals))
+		}
+		depth, st := vals[len(vals)-2], vals[len(vals)-1]
+		if depth == nil && st == nil {
+			missing = true // no such bucket: the org has no data, or the table shrank (reset)
+			continue
+		}
+		dstr, ok1 := depth.(string)
+		sstr, ok2 := st.(string)
+		if !ok1 || !ok2 {
+			return true, nil, "", fmt.Errorf("%w: check many: bucket fields %T %T", ErrBadReply, depth, st)
+		}
+		if stamp != "" && sstr != stamp {
+			return true, nil, "", errStale // switched, or reset, between two buckets
+		}
+		stamp = sstr
+		for j, i := range g.at {
+			if !size.home(hs[i], dstr) {
+				return true, nil, "", errStale
+			}
+			listed[i] = vals[j] != nil
+		}
+	}
+	if missing {
+		if stamp != "" || !s.c.empty(org) {
+			return true, nil, "", errStale
+		}
+		return defaultEnabled, make([]bool, len(ds)), "", nil // the org has no data
+	}
+	sw, epoch, ok := strings.Cut(stamp, ":")
+	if !ok {
+		return true, nil, "", fmt.Errorf("%w: check many: stamp %q", ErrBadReply, stamp)
+	}
+	if sw == "0" || (sw == "-" && !defaultEnabled) {
+		return false, nil, epoch, nil
+	}
+	return true, listed, epoch, nil
+}
+
+// checkManyScripts is CheckManyEpoch by read-only scripts, ChunkSize numbers each, in
+// one pipeline.
+func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+	numbers := ds
 	batches := make([][]any, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
 	for lo := 0; lo < len(numbers); lo += ChunkSize {
 		chunk := numbers[lo:min(lo+ChunkSize, len(numbers))]
 		args := make([]any, 0, 1+len(chunk))
 		args = append(args, flag(defaultEnabled))
-		for _, n := range chunk {
-			d, err := digits(n)
-			if err != nil {
-				return true, nil, "", err
-			}
+		for _, d := range chunk {
 			args = append(args, d)
 		}
 		batches = append(batches, args)
