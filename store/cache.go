@@ -15,7 +15,10 @@ import (
 // where every number lies).
 func hashDigits(d string) uint64 {
 	const P, HA, HB = 2147483647, 386342957, 50331653
-	n, _ := strconv.ParseUint(d, 10, 64)
+	var n uint64
+	for i := 0; i < len(d); i++ { // digits() has checked them: at most 15 ASCII digits
+		n = n*10 + uint64(d[i]-'0')
+	}
 	hi, lo := n/100000000, n%100000000
 	return (hi*HA%P + lo*HB%P) % P
 }
@@ -40,8 +43,17 @@ func (t tableSize) bucket(h uint64) uint64 {
 // lives now: a bucket of depth D holds exactly the hashes equal to it modulo 2^D, and
 // one HMGET reads the bucket's depth together with the number, so the answer is exact.
 func (t tableSize) home(h uint64, depth string) bool {
+	D, ok := parseDepth(depth)
+	return ok && t.homeAt(h, D)
+}
+
+// homeAt is home with the depth parsed.
+func (t tableSize) homeAt(h uint64, D uint) bool { return h%(uint64(1)<<D) == t.bucket(h) }
+
+// parseDepth reads a bucket's depth field: 0 to 40.
+func parseDepth(depth string) (uint, bool) {
 	D, err := strconv.ParseUint(depth, 10, 8)
-	return err == nil && D <= 40 && h%(uint64(1)<<D) == t.bucket(h)
+	return uint(D), err == nil && D <= 40
 }
 
 // bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for

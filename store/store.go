@@ -384,8 +384,12 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, defau
 			return true, nil, "", errStale // switched, or reset, between two buckets
 		}
 		stamp = sstr
+		D, ok := parseDepth(dstr)
+		if !ok {
+			return true, nil, "", fmt.Errorf("%w: check many: bucket depth %q", ErrBadReply, dstr)
+		}
 		for j, i := range g.at {
-			if !size.home(hs[i], dstr) {
+			if !size.homeAt(hs[i], D) {
 				return true, nil, "", errStale
 			}
 			listed[i] = vals[j] != nil
