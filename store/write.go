@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SetReplicas makes every write wait until n replicas of the node holding the org have
+// acknowledged it, at most timeout (WAIT n timeout), and fail with ErrNotReplicated
+// (the write is done) when fewer did. n = 0, the default, waits for none. It works with
+// a *redis.Client, a failover client and a *redis.ClusterClient (WAIT runs on the
+// org's master); set it before the Store is used.
+func (s *Store) SetReplicas(n int, timeout time.Duration) {
+	s.replicas, s.replicaTimeout = n, timeout
+}
+
+// ErrNotReplicated: a write is done, but fewer replicas than SetReplicas asked for
+// acknowledged it in time; a failover now could lose it.
+var ErrNotReplicated = errors.New("store: write not acknowledged by enough replicas")
+
+// writer returns the client whose connection WAIT must share with the writes: the
+// org's master on Redis Cluster, else the client itself.
+func (s *Store) writer(ctx context.Context, key string) (redis.Cmdable, error) {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.MasterForKey(ctx, key)
+	}
+	return s.rdb, nil
+}
+
+func (s *Store) replicated(acked *redis.IntCmd) error {
+	got, err := acked.Result()
+	if err != nil {
+		return err
+	}
+	if got < int64(s.replicas) {
+		return fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, got, s.replicas, s.replicaTimeout)
+	}
+	return nil
+}
+
+// SetEnabled switches DNC on or off for org: in its meta hash, then in the stamp of each
+// of its buckets, 500 buckets a script (so the cost grows with the list: about one
+// script per 20,000 listed numbers). Checks see the new setting bucket by bucket as the
+// scripts run; when SetEnabled returns, every check does. If another SetEnabled of the
+// org starts meanwhile, this one stops and the later one finishes the work.
+func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
+	gen, from := any(""), int64(0)
+	for {
+		replies, err := s.pipeline(ctx, toggleScript, false, org, [][]any{{flag(enabled), newEpoch(), gen, from}})
+		if err != nil {
+			return err
+		}
+		reply, ok := replies[0].([]any)
+		if !ok || len(reply) != 2 {
+			return fmt.Errorf("%w: toggle: %v", ErrBadReply, replies[0])
+		}
+		g, ok1 := reply[0].(int64)
+		next, ok2 := reply[1].(int64)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%w: toggle: %v", ErrBadReply, reply)
+		}
+		if g < 0 || next == 0 {
+			return nil
+		}
+		gen, from = g, next
+	}
+}
+
+// Add lists the entries' numbers (E.164, distinct) with their metadata and the given
+// creation time, and reports which were added (false: already listed, left
+// unchanged). It sets each added entry's ID and CreatedAt to what it wrote. The
+// numbers go in scripts of WriteChunk, all sent in one pipeline; each script is atomic
+// (every number in it is written with its record, log slot and count, or none is).
+// When Redis fails part-way, earlier scripts stay written (adding again is harmless)
+// and the flags say which numbers are known to have been added.
+func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
+	ms := now.UnixMilli()
+	ts, epoch := put48(ms), newEpoch()
+	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
+	for lo := 0; lo < len(entries); lo += WriteChunk {
+		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
+		args := make([]any, 0, 2+4*len(chunk))
+		args = append(args, ts, epoch)
+		for i := range chunk {
+			e := &chunk[i]
+			d, err := digits(e.Number)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID))
+		}
+		batches = append(batches, args)
+	}
+	replies, err := s.pipeline(ctx, addScript, false, org, batches)
+	added := make([]bool, 0, len(entries))
+	key := keyOf(org)
+	for b, r := range replies {
+		if r == nil {
+			break
+		}
+		seqs, ok := r.([]any)
+		lo := b * WriteChunk
+		if !ok || len(seqs) != min(WriteChunk, len(entries)-lo) {
+			return added, fmt.Errorf("%w: add: %v", ErrBadReply, r)
+		}
+		for i, v := range seqs {
+			seq, ok := v.(int64)
+			if !ok || seq < 0 {
+				return added, fmt.Errorf("%w: add: sequence %v", ErrBadReply, v)
+			}
+			added = append(added, seq > 0)
+			if seq > 0 {
+				e := &entries[lo+i]
+				num, _ := strconv.ParseUint(e.Number[1:], 10, 64)
+				e.ID, e.CreatedAt = key.encode(num, uint64(seq)), time.UnixMilli(ms).UTC()
+			}
+		}
+	}
+	return added, err
+}
+
+// Remove unlists numbers (E.164) and drops their entries, and reports how many were
+// listed. Scripts of WriteChunk numbers go in one pipeline; each is atomic.
+func (s *Store) Remove(ctx context.Context, org string, numbers []string) (int, error) {
+	batches := make([][]any, 0, (len(numbers)+WriteChunk-1)/WriteChunk)
+	for lo := 0; lo < len(numbers); lo += WriteChunk {
+		chunk := numbers[lo:min(lo+WriteChunk, len(numbers))]
+		args := make([]any, 0, 2*len(chunk))
+		for _, n := range chunk {
+			d, err := digits(n)
+			if err != nil {
+				return 0, err
+			}
+			args = append(args, d, "")
+		}
+		batches = append(batches, args)
+	}
+	replies, err := s.pipeline(ctx, removeScript, false, org, batches)
+	removed := 0
+	for _, r := range replies {
+		n, ok := r.(int64)
+		if r != nil && !ok {
+			return removed, fmt.Errorf("%w: remove: %T", ErrBadReply, r)
+		}
+		removed += int(n)
+	}
+	return removed, err
+}
+
+// DeleteByID unlists the number whose entry has the given id and returns it; ok is
+// false when org has no entry with that id (nothing is changed then).
+func (s *Store) DeleteByID(ctx context.Context, org, id string) (number string, ok bool, err error) {
+	num, seq, valid := decodeID(org, id)
+	if !valid {
+		return "", false, nil
+	}
+	d := strconv.FormatUint(num, 10)
+	replies, err := s.pipeline(ctx, removeScript, false, org, [][]any{{d, strconv.FormatUint(seq, 10)}})
+	if replies[0] == nil {
+		return "", false, err
+	}
+	n, ok := replies[0].(int64)
+	if !ok {
+		return "", false, fmt.Errorf("%w: delete: %T", ErrBadReply, replies[0])
+	}
+	return "+" + d, n == 1, err
+}
