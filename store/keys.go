@@ -23,7 +23,8 @@ import (
 //
 // Buckets form a linear hash table: a number's bucket is its hash modulo 2^L (or 2^(L+1)
 // below the split pointer p), and the table grows one bucket at a time as the list
-// grows, so every bucket stays a small listpack (at most about 100 fields). The log gives
+// grows, so every bucket stays a small listpack (16 to 32 numbers on average, and a
+// check scans it in well under a microsecond). The log gives
 // each entry a sequence number in the order it was listed; a block holds 128 sequence
 // numbers, so it too stays a listpack. Each group of 128 blocks counts its blocks' live
 // entries, and a Fenwick tree counts the groups', which finds the page at any offset in

@@ -644,3 +644,58 @@ func withMeta(numbers []string) []Entry {
 	}
 	return es
 }
+
+// TestToggleCutShort: a switch to on that stops part-way leaves the org reading as off
+// (Enabled); the buckets already stamped skip their listed numbers and the others
+// still read as off, as before the switch; the next switch completes it.
+func TestToggleCutShort(t *testing.T) {
+	b := backends(t)[1]
+	ctx, s := ctxT(t), New(b.rdb, "")
+	const org = "cut"
+	numbers := numgen.E164(41, 20000)
+	es := make([]Entry, len(numbers))
+	for i, n := range numbers {
+		es[i].Number = n
+	}
+	if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEnabled(ctx, org, false); err != nil {
+		t.Fatal(err)
+	}
+	// One toggle script by hand: the first 500 buckets say on, the rest still off.
+	reply, err := s.pipeline(ctx, toggleScript, false, org, [][]any{{"1", newEpoch(), "", 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := reply[0].([]any)[1].(int64); next == 0 {
+		t.Fatalf("the table has fewer than 500 buckets: %v", reply)
+	}
+	if on, err := s.Enabled(ctx, org, true); on || err != nil {
+		t.Errorf("Enabled after a switch on cut short = %v, %v; want off", on, err)
+	}
+	on, off := 0, 0
+	for _, n := range numbers {
+		switch st, _, err := s.Check(ctx, org, n, true); {
+		case err != nil:
+			t.Fatal(err)
+		case st == Listed:
+			on++
+		case st == Disabled:
+			off++
+		default:
+			t.Fatalf("Check(%s) = %v", n, st)
+		}
+	}
+	if on == 0 || off == 0 {
+		t.Errorf("after the cut-short switch %d numbers read as listed, %d as off; want both", on, off)
+	}
+	if err := s.SetEnabled(ctx, org, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range numbers {
+		if st, _, err := s.Check(ctx, org, n, true); st != Listed || err != nil {
+			t.Fatalf("Check(%s) after the switch completed = %v, %v", n, st, err)
+		}
+	}
+}

@@ -43,11 +43,14 @@ func (s *Store) replicated(acked *redis.IntCmd) error {
 	return nil
 }
 
-// SetEnabled switches DNC on or off for org: in its meta hash, then in the stamp of each
-// of its buckets, 500 buckets a script (so the cost grows with the list: about one
-// script per 20,000 listed numbers). Checks see the new setting bucket by bucket as the
-// scripts run; when SetEnabled returns, every check does. If another SetEnabled of the
-// org starts meanwhile, this one stops and the later one finishes the work.
+// SetEnabled switches DNC on or off for org: in the stamp of each of its buckets, 500
+// buckets a script (so its cost grows with the list: about one script per 8,000 listed
+// numbers), and in its meta hash, which Enabled reads: first when switching off, last
+// when switching on. Checks see the new setting bucket by bucket as the scripts run;
+// when SetEnabled returns nil, every check does. A switch that fails part-way leaves
+// some buckets on the new setting: when switching on, that only skips more (and
+// Enabled still says off); call it again. If another SetEnabled of the org starts
+// meanwhile, this one stops and the later one finishes the work.
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
 	gen, from := any(""), int64(0)
 	for {

@@ -12,7 +12,7 @@ local VERSION = '2'
 local BLOCK = 128          -- sequence numbers per log block: a block stays a listpack
 local GROUP = 128          -- log blocks per Fenwick leaf (16,384 sequence numbers)
 local MAXG = 4194304       -- 2^22 groups: 2^36 sequence numbers
-local LOAD = 40            -- mean entries per bucket that makes the table grow
+local LOAD = 16            -- mean entries per bucket that makes the table grow
 local P, HA, HB = 2147483647, 386342957, 50331653
 
 -- hash of a number's digits, in [0, P): exact in Lua's doubles (every product < 2^53).

@@ -1,5 +1,8 @@
 -- toggle.lua: switch DNC on or off for the org, in the meta hash and in every bucket's
--- stamp, a bounded number of buckets a call.
+-- stamp, a bounded number of buckets a call. Checks read the stamps. Switching off
+-- writes the meta hash first; switching on writes it last, once every bucket says on:
+-- a switch cut short (Redis failing, the caller giving up) leaves buckets that still
+-- skip, never one that dials while the org reads as enabled.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] "1" (on) or "0" (off)
 -- ARGV[2] an epoch for the org's data, used if the org has none yet
@@ -13,7 +16,7 @@ create(s, ARGV[2])
 local gen
 if ARGV[3] == '' then
   gen = redis.call('HINCRBY', META, 'tg', 1)
-  redis.call('HSET', META, 'enabled', ARGV[1])
+  if ARGV[1] == '0' then redis.call('HSET', META, 'enabled', '0') end
 else
   gen = tonumber(redis.call('HGET', META, 'tg'))
   if gen ~= tonumber(ARGV[3]) then return {-1, 0} end
@@ -25,5 +28,8 @@ local st = stamp(ARGV[1], s.epoch)
 for b = from, to - 1 do
   redis.call('HSET', BASE .. 'b:' .. b, '~e', st)
 end
-if to >= count then to = 0 end
+if to >= count then
+  to = 0
+  if ARGV[1] ~= '0' then redis.call('HSET', META, 'enabled', ARGV[1]) end
+end
 return {gen, to}
