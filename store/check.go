@@ -67,7 +67,7 @@ func (s *Store) CheckEpoch(ctx context.Context, org, number string, defaultEnabl
 	if err != nil {
 		return Listed, Entry{Number: number}, epoch, err
 	}
-	e, err := decodeRecord(org, d, rec, dict)
+	e, err := decodeRecord(keyOf(org), d, rec, dict)
 	if err != nil {
 		return Listed, Entry{Number: number}, epoch, err
 	}
@@ -125,7 +125,7 @@ func readEntry(org, d string, reply []any) (Entry, error) {
 	if err != nil {
 		return Entry{Number: "+" + d}, err
 	}
-	return decodeRecord(org, d, rec, dict)
+	return decodeRecord(keyOf(org), d, rec, dict)
 }
 
 // readDict reads index, text pairs; a text that is missing (nil) is left out, so that

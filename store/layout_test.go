@@ -102,6 +102,14 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			sum := 0
+			for _, c := range counts {
+				v, _ := strconv.Atoi(c)
+				sum += v
+			}
+			if total, err := rdb.HGet(ctx, base+"f", "t"+kind[2:]).Result(); err != nil || total != strconv.Itoa(sum) {
+				t.Errorf("group %d's total is %q, %v; its blocks count %d", g, total, err, sum)
+			}
 			for off, c := range counts {
 				o, _ := strconv.ParseUint(off, 10, 64)
 				live, err := rdb.HLen(ctx, base+"l:"+strconv.FormatUint(g*128+o, 10)).Result()

@@ -119,14 +119,14 @@ func (s *Store) listPart(ctx context.Context, org string, offset, limit int) ([]
 	if err != nil {
 		return nil, 0, err
 	}
-	entries := make([]Entry, 0, k)
+	entries, key := make([]Entry, 0, k), keyOf(org)
 	for i := int64(0); i < k; i++ {
 		d, ok1 := reply[2+2*i].(string)
 		rec, ok2 := reply[3+2*i].(string)
 		if !ok1 || !ok2 {
 			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
 		}
-		e, err := decodeRecord(org, d, rec, dict)
+		e, err := decodeRecord(key, d, rec, dict)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -218,7 +218,7 @@ func readSearch(org string, reply []any) (int64, []Entry, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	entries := make([]Entry, 0, k)
+	entries, key := make([]Entry, 0, k), keyOf(org)
 	for i := int64(0); i < k; i++ {
 		d, ok1 := reply[2+2*i].(string)
 		rec, ok2 := reply[3+2*i].(string)
@@ -228,7 +228,7 @@ func readSearch(org string, reply []any) (int64, []Entry, error) {
 		if rec == "" {
 			continue // removed or listed again since the log slot was read
 		}
-		e, err := decodeRecord(org, d, rec, dict)
+		e, err := decodeRecord(key, d, rec, dict)
 		if err != nil {
 			return 0, nil, err
 		}

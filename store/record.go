@@ -92,8 +92,9 @@ func be(b string) uint64 {
 var errRecord = errors.New("bad record")
 
 // decodeRecord turns a stored record of number (E.164 digits without "+") into an
-// Entry; dict maps the dictionary indexes the record names to their text.
-func decodeRecord(org, digits, rec string, dict map[uint64]string) (Entry, error) {
+// Entry; dict maps the dictionary indexes the record names to their text, and k is the
+// org's id key (keyOf).
+func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, error) {
 	e := Entry{Number: "+" + digits}
 	if len(rec) < recHead {
 		return e, fmt.Errorf("%w: %w: entry of %s: %d bytes", ErrBadReply, errRecord, e.Number, len(rec))
@@ -103,7 +104,7 @@ func decodeRecord(org, digits, rec string, dict map[uint64]string) (Entry, error
 		return e, fmt.Errorf("%w: %w: number field %q", ErrBadReply, errRecord, digits)
 	}
 	seq := be(rec[0:5])
-	e.ID = encodeID(org, num, seq)
+	e.ID = k.encode(num, seq)
 	e.CreatedAt = time.UnixMilli(int64(be(rec[5:11]))).UTC()
 	var ok bool
 	if e.Type, ok = lookup(dict, be(rec[11:14])); !ok {

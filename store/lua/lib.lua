@@ -130,7 +130,8 @@ local function fenwick(delta)
 end
 
 -- counted adds delta[blk] to the live count of each log block blk: in its group's
--- hash <base>g:<group> (block offset in the group -> count), and in the Fenwick tree.
+-- hash <base>g:<group> (block offset in the group -> count), in the group's total (the
+-- Fenwick hash's field "t<group>", beside its numeric nodes), and in the Fenwick tree.
 local function counted(delta)
   local groups = {}
   for blk, d in pairs(delta) do
@@ -142,7 +143,17 @@ local function counted(delta)
       groups[tostring(g)] = (groups[tostring(g)] or 0) + d
     end
   end
+  for g, d in pairs(groups) do
+    if d ~= 0 and redis.call('HINCRBY', FEN, 't' .. g, d) == 0 then redis.call('HDEL', FEN, 't' .. g) end
+  end
   fenwick(groups)
+end
+
+-- assigned returns how many sequence numbers in [lo, hi] have been given out when the
+-- last one given is seq (sequence numbers start at 1): the live entries there, if none
+-- was removed.
+local function assigned(lo, hi, seq)
+  return math.max(0, math.min(seq, hi) - math.max(1, lo) + 1)
 end
 
 -- locate returns the log block holding the rank-th oldest live entry (1 <= rank <= the
@@ -160,6 +171,15 @@ local function locate(rank, seq)
       if c < k then pos, k = pos + step, k - c end
     end
     step = step / 2
+  end
+  -- A group from which nothing was removed holds its sequence numbers without holes:
+  -- the k-th live entry is found by arithmetic.
+  local lo = pos * GROUP * BLOCK
+  local live = tonumber(redis.call('HGET', FEN, 't' .. pos) or '0')
+  if live == assigned(lo, lo + GROUP * BLOCK - 1, seq) then
+    local s = math.max(1, lo) + k - 1
+    local blk = math.floor(s / BLOCK)
+    return blk, s - math.max(1, blk * BLOCK) + 1
   end
   local kv = redis.call('HGETALL', BASE .. 'g:' .. pos)
   local offs, count = {}, {}

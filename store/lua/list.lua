@@ -5,8 +5,10 @@
 -- entries (a record is "" when the log names a number whose record is gone or newer),
 -- then the dictionary texts their records name.
 -- Cost: for each log block the page touches, locate (lib.lua: an HGET per binary digit
--- of the number of block groups, and one HGETALL) and one HGETALL of the block; then
--- one HGET per entry: flat in the offset, logarithmic in the list's size.
+-- of the number of block groups, and one HGET, or one HGETALL of the group's counts
+-- when entries were removed from it), one HLEN (and an HKEYS when entries were removed
+-- from the block) and one HMGET; then one HGET per entry: flat in the offset,
+-- logarithmic in the list's size.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local total, offset, limit = s.n, tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -18,13 +20,21 @@ local entries, dict, seen = {}, {}, {}
 while want > 0 do
   local pos, k = locate(rank, s.seq)
   if not pos then return redis.error_reply(k) end
-  local keys = redis.call('HKEYS', logKey(pos))
+  -- The block's live offsets, ascending: by arithmetic when none was removed.
   local offs = {}
-  for j = 1, #keys do offs[j] = tonumber(keys[j]) end
+  local lo = pos * BLOCK
+  local n = assigned(lo, lo + BLOCK - 1, s.seq)
+  if redis.call('HLEN', logKey(pos)) == n then
+    local first = math.max(1, lo) - lo
+    for j = 1, n do offs[j] = first + j - 1 end
+  else
+    local keys = redis.call('HKEYS', logKey(pos))
+    for j = 1, #keys do offs[j] = tonumber(keys[j]) end
+    table.sort(offs)
+  end
   if k > #offs or k < 1 then
     return redis.error_reply('DNCCORRUPT log block ' .. pos .. ' holds ' .. #offs .. ' entries; the count says at least ' .. k)
   end
-  table.sort(offs)
   local take = {}
   for j = k, math.max(1, k - want + 1), -1 do take[#take + 1] = offs[j] end
   local nums = redis.call('HMGET', logKey(pos), unpack(take))
