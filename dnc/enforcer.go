@@ -88,6 +88,9 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if err := phone.Warm(region); err != nil {
 		return nil, err
 	}
+	if err := checkReplicas(rdb, cfg); err != nil {
+		return nil, err
+	}
 	if err := checkPersistence(rdb, cfg); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dncguard/dncguard/store"
+	"github.com/redis/go-redis/v9"
 )
 
 // An Option configures an Enforcer. The zero configuration (no options) works: region
@@ -80,8 +81,11 @@ func WithClock(now func() time.Time) Option {
 // most timeout (Redis' WAIT), and return an error wrapping ErrNotReplicated when fewer
 // did in time: the write is done on the master, but a failover now could lose it. Use it
 // with replicas and, on the servers, min-replicas-to-write (see the README). Default:
-// no waiting. n must be 1 or more and timeout positive. It works with a *redis.Client,
-// a failover client and a *redis.ClusterClient.
+// no waiting. n must be 1 or more and timeout positive and shorter than the client's
+// ReadTimeout (WAIT must answer before go-redis gives up on the connection, which would
+// make it send the writes again). It works with a *redis.Client, a failover client and
+// a *redis.ClusterClient; New refuses it with a *redis.Ring, whose pipelines would send
+// WAIT to a shard of their own choosing.
 func WithWriteReplicas(n int, timeout time.Duration) Option {
 	return func(c *config) error {
 		if n < 1 || timeout <= 0 {
@@ -90,4 +94,24 @@ func WithWriteReplicas(n int, timeout time.Duration) Option {
 		c.replicas, c.replicaTimeout = n, timeout
 		return nil
 	}
+}
+
+// checkReplicas refuses WithWriteReplicas where WAIT cannot be relied on.
+func checkReplicas(rdb redis.UniversalClient, cfg config) error {
+	if cfg.replicas == 0 {
+		return nil
+	}
+	var read time.Duration
+	switch c := rdb.(type) {
+	case *redis.Client:
+		read = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		read = c.Options().ReadTimeout
+	default:
+		return fmt.Errorf("%w: WithWriteReplicas needs a *redis.Client, a failover client or a *redis.ClusterClient, not a %T", ErrInvalidArgument, rdb)
+	}
+	if read > 0 && cfg.replicaTimeout >= read {
+		return fmt.Errorf("%w: WithWriteReplicas timeout %v must be shorter than the client's ReadTimeout %v", ErrInvalidArgument, cfg.replicaTimeout, read)
+	}
+	return nil
 }

@@ -84,7 +84,7 @@ func TestWriteReplicas(t *testing.T) {
 	if on, err := e.Enabled(ctx, "acme"); on || err != nil {
 		t.Errorf("Enabled = %v, %v; want false", on, err)
 	}
-	for _, bad := range []dnc.Option{dnc.WithWriteReplicas(0, time.Second), dnc.WithWriteReplicas(1, 0)} {
+	for _, bad := range []dnc.Option{dnc.WithWriteReplicas(0, time.Second), dnc.WithWriteReplicas(1, 0), dnc.WithWriteReplicas(1, time.Minute)} {
 		if _, err := dnc.New(master.Client(t), bad); !errors.Is(err, dnc.ErrInvalidArgument) {
 			t.Errorf("New with a bad WithWriteReplicas = %v; want ErrInvalidArgument", err)
 		}

@@ -165,6 +165,10 @@ func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, def
 // the table's size and tries once more, and else asks read-only scripts (check_many.lua)
 // that compute the buckets themselves.
 func (s *Store) CheckManyEpoch(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+	if len(numbers) == 0 {
+		on, err := s.Enabled(ctx, org, defaultEnabled)
+		return on, []bool{}, "", err
+	}
 	ds := make([]string, len(numbers))
 	for i, n := range numbers {
 		if ds[i], err = digits(n); err != nil {

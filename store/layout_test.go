@@ -707,3 +707,139 @@ func TestToggleCutShort(t *testing.T) {
 		}
 	}
 }
+
+// collidingNumbers returns n distinct E.164 numbers whose digits all hash alike, as
+// someone who knows the hash could craft them.
+func collidingNumbers(n int) []string {
+	const P, HA, HB = 2147483647, 386342957, 50331653
+	inv := func(a uint64) uint64 { // a^(P-2) mod P
+		r, e := uint64(1), uint64(P-2)
+		for ; e > 0; e >>= 1 {
+			if e&1 == 1 {
+				r = r * a % P
+			}
+			a = a * a % P
+		}
+		return r
+	}
+	target, binv := hashDigits("12125550000"), inv(HB)
+	var out []string
+	for hi := uint64(1000000); len(out) < n; hi++ {
+		lo := (target + P - hi*HA%P) % P * binv % P
+		if lo < 100000000 {
+			out = append(out, "+"+strconv.FormatUint(hi*100000000+lo, 10))
+		}
+	}
+	return out
+}
+
+// TestCraftedCollisions: thousands of numbers in one bucket (no split can spread them)
+// are all listed, all found, and every split writes its new bucket before deleting
+// from the old one, in bounded commands.
+func TestCraftedCollisions(t *testing.T) {
+	b := backends(t)[1]
+	ctx, s := ctxT(t), New(b.rdb, "")
+	const org = "crafted"
+	numbers := collidingNumbers(5000)
+	if h := hashDigits(numbers[4999][1:]); h != hashDigits(numbers[0][1:]) {
+		t.Fatal("the crafted numbers do not collide")
+	}
+	es := make([]Entry, len(numbers))
+	for i, n := range numbers {
+		es[i].Number = n
+	}
+	if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	on, ls, err := s.CheckMany(ctx, org, numbers, true)
+	if err != nil || !on || slices.Contains(ls, false) {
+		t.Fatalf("CheckMany of crafted numbers = %v, %v", on, err)
+	}
+	for _, n := range numbers[:200] {
+		if st, _, err := New(b.rdb, "").Check(ctx, org, n, true); st != Listed || err != nil {
+			t.Fatalf("Check(%s) = %v, %v", n, st, err)
+		}
+	}
+	m := &model{entries: map[string]Entry{}}
+	for _, e := range es {
+		m.add(e)
+	}
+	verify(t, b.rdb, s, org, m)
+}
+
+// TestMissingKeys: a bucket or the meta hash gone (evicted, deleted) is an error for a
+// check, never "not listed".
+func TestMissingKeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "missing"
+		numbers := numgen.E164(51, 400)
+		es := make([]Entry, len(numbers))
+		for i, n := range numbers {
+			es[i].Number = n
+		}
+		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.rdb.Del(ctx, Base("dnc", org)+"b:3").Err(); err != nil {
+			t.Fatal(err)
+		}
+		lost := 0
+		for _, n := range numbers {
+			st, _, err := New(b.rdb, "").Check(ctx, org, n, true)
+			switch {
+			case err == nil && st == Listed:
+			case errors.Is(err, ErrBadReply) && st == Listed:
+				lost++
+			default:
+				t.Fatalf("Check(%s) with a bucket deleted = %v, %v; want listed, or an error", n, st, err)
+			}
+		}
+		if lost == 0 {
+			t.Error("no number lay in the deleted bucket: the test proves nothing")
+		}
+		if _, _, err := s.CheckMany(ctx, org, numbers, true); !errors.Is(err, ErrBadReply) {
+			t.Errorf("CheckMany with a bucket deleted = %v; want ErrBadReply", err)
+		}
+		if err := b.rdb.Del(ctx, Base("dnc", org)+"meta").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, err := New(b.rdb, "").Check(ctx, org, numbers[0], true); st != Listed || !errors.Is(err, ErrBadReply) {
+			t.Errorf("Check with the meta hash deleted = %v, %v; want listed and ErrBadReply", st, err)
+		}
+		if _, err := s.Add(ctx, org, []Entry{{Number: "+14155552671"}}, time.Now()); !errors.Is(err, ErrBadReply) {
+			t.Errorf("Add with the meta hash deleted = %v; want ErrBadReply, nothing written", err)
+		}
+	})
+}
+
+// TestRemoveTrustsOnlyItsSlot: a record whose sequence number names another number's
+// log slot (foreign data) does not take that slot with it.
+func TestRemoveTrustsOnlyItsSlot(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "slots"
+		es := []Entry{{Number: "+14155552671"}, {Number: "+14155552672"}}
+		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		bkey := Base("dnc", org) + "b:0"
+		recB, err := b.rdb.HGet(ctx, bkey, "14155552672").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.rdb.HSet(ctx, bkey, "14155552671", recB).Err(); err != nil { // A now claims B's sequence number
+			t.Fatal(err)
+		}
+		if n, err := s.Remove(ctx, org, []string{"+14155552671"}); n != 1 || err != nil {
+			t.Fatalf("Remove = %d, %v", n, err)
+		}
+		page, _, err := s.List(ctx, org, 0, 10)
+		if err != nil || len(page) != 1 || page[0].Number != "+14155552672" {
+			t.Errorf("List after removing a number with a foreign record = %+v, %v; want +14155552672 still listed", page, err)
+		}
+		if c, err := s.Count(ctx, org); c < 0 || err != nil {
+			t.Errorf("Count = %d, %v", c, err)
+		}
+	})
+}

@@ -126,6 +126,9 @@ func (s *Store) listPart(ctx context.Context, org string, offset, limit int) ([]
 		if !ok1 || !ok2 {
 			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
 		}
+		if rec == "" {
+			continue // a log slot whose record is gone or is another's: left by foreign data
+		}
 		e, err := decodeRecord(key, d, rec, dict)
 		if err != nil {
 			return nil, 0, err

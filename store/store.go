@@ -171,6 +171,9 @@ func (s *Store) pipeline(ctx context.Context, sc *redis.Script, ro bool, org str
 	}
 	var c redis.Cmdable = s.rdb
 	wait := !ro && s.replicas > 0
+	if len(batches) == 0 {
+		return out, nil
+	}
 	if wait {
 		var err error
 		if c, err = s.writer(ctx, k[0]); err != nil {
@@ -189,7 +192,7 @@ func (s *Store) pipeline(ctx context.Context, sc *redis.Script, ro bool, org str
 		}
 		var acked *redis.IntCmd
 		if wait {
-			acked = redis.NewIntCmd(ctx, "wait", s.replicas, s.replicaTimeout.Milliseconds())
+			acked = redis.NewIntCmd(ctx, "wait", s.replicas, max(1, s.replicaTimeout.Milliseconds())) // WAIT 0 waits forever
 			_ = pipe.Process(ctx, acked)
 		}
 		_, _ = pipe.Exec(ctx) // each command's error is read below
@@ -216,7 +219,7 @@ func (s *Store) pipeline(ctx context.Context, sc *redis.Script, ro bool, org str
 			return out, nil
 		}
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
-			return nil, err
+			return out, err
 		}
 		todo = again
 	}

@@ -58,6 +58,9 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 		if err != nil {
 			return err
 		}
+		if len(replies) != 1 {
+			return fmt.Errorf("%w: toggle: %d replies", ErrBadReply, len(replies))
+		}
 		reply, ok := replies[0].([]any)
 		if !ok || len(reply) != 2 {
 			return fmt.Errorf("%w: toggle: %v", ErrBadReply, replies[0])
@@ -164,7 +167,7 @@ func (s *Store) DeleteByID(ctx context.Context, org, id string) (number string, 
 	}
 	d := strconv.FormatUint(num, 10)
 	replies, err := s.pipeline(ctx, removeScript, false, org, [][]any{{d, strconv.FormatUint(seq, 10)}})
-	if replies[0] == nil {
+	if len(replies) == 0 || replies[0] == nil {
 		return "", false, err
 	}
 	n, ok := replies[0].(int64)

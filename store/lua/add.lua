@@ -9,7 +9,6 @@
 -- the table grows by a bucket whenever the mean load passes LOAD.
 local s, err = state()
 if not s then return redis.error_reply(err) end
-create(s, ARGV[2])
 local L, p, n, seq = s.L, s.p, s.n, s.seq
 if seq + (#ARGV - 2) / 4 > MAXG * GROUP * BLOCK - 1 then
   return redis.error_reply('DNCFULL the org has used all its sequence numbers')
@@ -38,7 +37,9 @@ local function intern(text)
 end
 
 -- split moves the entries of bucket p that belong to bucket p + 2^L there. Both then
--- have depth L + 1 ("~d"), and the new one the old one's stamp ("~e").
+-- have depth L + 1 ("~d"), and the new one the old one's stamp ("~e"). It writes the
+-- new bucket before it deletes from the old one, and fields that are not a number's
+-- digits (foreign data) stay where they are.
 local function split()
   local m = 2 ^ L
   local src, dst = BASE .. 'b:' .. p, BASE .. 'b:' .. (p + m)
@@ -49,18 +50,48 @@ local function split()
     if f == '~e' then
       moved[#moved + 1] = f
       moved[#moved + 1] = kv[j + 1]
-    elseif string.byte(f, 1) ~= 126 and hash(f) % (2 * m) ~= p then -- 126: "~"
+    elseif string.find(f, '^%d+$') and #f <= 15 and hash(f) % (2 * m) ~= p then
       fields[#fields + 1] = f
       moved[#moved + 1] = f
       moved[#moved + 1] = kv[j + 1]
     end
   end
-  if #fields > 0 then redis.call('HDEL', src, unpack(fields)) end
+  hsetMany(dst, moved)
+  hdelMany(src, fields)
   redis.call('HSET', src, '~d', L + 1)
-  redis.call('HSET', dst, unpack(moved))
   p = p + 1
   if p == m then L, p = L + 1, 0 end
 end
+
+-- Nothing may fail once the first number is written (a script's writes are not undone
+-- on an error): the dictionary's room, and the type of every key the numbers or the
+-- splits they cause can write, are checked first.
+do
+  local texts, room = {}, 0
+  for a = 3, #ARGV, 4 do
+    for _, t in ipairs({ARGV[a + 1], ARGV[a + 2], string.byte(ARGV[a + 3], 1) == 3 and string.sub(ARGV[a + 3], 2) or ''}) do
+      if t ~= '' and not texts[t] then texts[t] = true; room = room + 1 end
+    end
+  end
+  if tonumber(redis.call('HGET', META, 'dict') or '0') + room > 16777215 then
+    return redis.error_reply('DNCFULL the org\'s dictionary of types and batch ids is full')
+  end
+  local keys, bp, bL = {}, p, L
+  for a = 3, #ARGV, 4 do keys[bucketKey(ARGV[a], L, p)] = true end
+  for _ = 0, math.floor((#ARGV - 2) / 4 / LOAD) + 1 do -- the splits this call can cause
+    keys[BASE .. 'b:' .. bp] = true
+    keys[BASE .. 'b:' .. (bp + 2 ^ bL)] = true
+    bp = bp + 1
+    if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
+  end
+  for k in pairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    if t ~= 'hash' and t ~= 'none' then
+      return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a bucket')
+    end
+  end
+end
+create(s, ARGV[2])
 
 -- the log slots of new numbers, written one HSET per block
 local slots, slotBlk = {}, nil

@@ -13,8 +13,14 @@ local out = {0, s.L, s.p, s.epoch or ''}
 if switch(s, ARGV[2]) == '0' then return out end
 out[1] = 1
 if ARGV[1] == '' then return out end
-local rec = redis.call('HGET', bucketKey(ARGV[1], s.L, s.p), ARGV[1])
-if not rec then return out end
+local bkey = bucketKey(ARGV[1], s.L, s.p)
+local rec = redis.call('HGET', bkey, ARGV[1])
+if not rec then
+  if s.v and not homeExists(bkey) then
+    return redis.error_reply('DNCCORRUPT bucket ' .. bkey .. ' is missing: evicted or deleted')
+  end
+  return out
+end
 out[1], out[5] = 2, rec
 dictOf(rec, out, {})
 return out

@@ -8,8 +8,16 @@ local s, err = state()
 if not s then return redis.error_reply(err) end
 local epoch = s.epoch or ''
 if switch(s, ARGV[1]) == '0' then return {0, epoch} end
-local out = {1, epoch}
+local out, seen = {1, epoch}, {}
 for i = 2, #ARGV do
-  out[i + 1] = redis.call('HEXISTS', bucketKey(ARGV[i], s.L, s.p), ARGV[i])
+  local bkey = bucketKey(ARGV[i], s.L, s.p)
+  local listed = redis.call('HEXISTS', bkey, ARGV[i])
+  if listed == 0 and s.v and seen[bkey] == nil then
+    seen[bkey] = homeExists(bkey)
+    if not seen[bkey] then
+      return redis.error_reply('DNCCORRUPT bucket ' .. bkey .. ' is missing: evicted or deleted')
+    end
+  end
+  out[i + 1] = listed
 end
 return out

@@ -60,6 +60,9 @@ local function state()
     if redis.call('EXISTS', BASE .. 'entries') == 1 then
       return nil, 'DNCSCHEMA the org holds data of layout version 1 (' .. BASE .. 'entries); this code reads version ' .. VERSION
     end
+    if redis.call('EXISTS', BASE .. 'b:0', FEN) > 0 then
+      return nil, 'DNCCORRUPT the org has buckets but no meta hash (' .. META .. '): evicted or deleted'
+    end
   elseif m[1] ~= VERSION then
     return nil, 'DNCSCHEMA the org holds data of layout version ' .. m[1] .. '; this code reads version ' .. VERSION
   end
@@ -85,6 +88,27 @@ end
 local function switch(s, default)
   if s.enabled then return s.enabled end
   return default
+end
+
+-- hsetMany and hdelMany write a hash's fields in commands of at most 200 fields, so
+-- that unpack stays far below Lua's limit (about 8,000 values) whatever the size.
+local function hsetMany(key, kv)
+  for i = 1, #kv, 400 do
+    redis.call('HSET', key, unpack(kv, i, math.min(i + 399, #kv)))
+  end
+end
+
+local function hdelMany(key, fields)
+  for i = 1, #fields, 200 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 199, #fields)))
+  end
+end
+
+-- homeExists reports whether the bucket key is there with its depth: a bucket of an
+-- org that has a meta hash always is, so a missing one was evicted or deleted, and a
+-- check must not read it as "not listed".
+local function homeExists(bkey)
+  return redis.call('HEXISTS', bkey, '~d') == 1
 end
 
 -- dictOf appends to out, once each (seen), the dictionary index and text pairs that a

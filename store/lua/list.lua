@@ -41,7 +41,8 @@ while want > 0 do
   for j, digits in ipairs(nums) do
     local seq = pos * BLOCK + take[j]
     local rec = redis.call('HGET', bucketKey(digits, s.L, s.p), digits)
-    if not rec or #rec < 5 or unpackBE(rec, 1, 5) ~= seq then rec = '' end
+    -- '': gone, or another entry's (foreign data); a record too short to read goes as it is
+    if not rec or (#rec >= 5 and unpackBE(rec, 1, 5) ~= seq) then rec = '' end
     entries[#entries + 1] = digits
     entries[#entries + 1] = rec
     dictOf(rec, dict, seen)

@@ -18,19 +18,30 @@ for a = 1, #ARGV, 2 do
       redis.call('HDEL', bkey, digits)
       if seq then
         local blk = tostring(math.floor(seq / BLOCK))
-        gone[blk] = gone[blk] or {}
-        table.insert(gone[blk], seq % BLOCK)
+        gone[blk] = gone[blk] or {offs = {}, digits = {}}
+        table.insert(gone[blk].offs, seq % BLOCK)
+        table.insert(gone[blk].digits, digits)
       end
       removed = removed + 1
     end
   end
 end
--- log slots go one HDEL per block; a slot already gone (foreign data) counts nothing
-for blk, offs in pairs(gone) do
-  delta[blk] = -redis.call('HDEL', logKey(blk), unpack(offs))
+-- A log slot goes only if it names the number (foreign data may say otherwise); the
+-- count n follows the slots, as the Fenwick tree does.
+local slots = 0
+for blk, g in pairs(gone) do
+  local named = redis.call('HMGET', logKey(blk), unpack(g.offs))
+  local drop = {}
+  for j, d in ipairs(g.offs) do
+    if named[j] == g.digits[j] then drop[#drop + 1] = d end
+  end
+  if #drop > 0 then
+    local n = redis.call('HDEL', logKey(blk), unpack(drop))
+    delta[blk], slots = -n, slots + n
+  end
 end
-if removed > 0 then
-  redis.call('HSET', META, 'n', s.n - removed)
+if slots > 0 then
+  redis.call('HSET', META, 'n', math.max(0, s.n - slots))
   counted(delta)
 end
 return removed
