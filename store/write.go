@@ -50,7 +50,8 @@ func (s *Store) replicated(acked *redis.IntCmd) error {
 // when SetEnabled returns nil, every check does. A switch that fails part-way leaves
 // some buckets on the new setting: when switching on, that only skips more (and
 // Enabled still says off); call it again. If another SetEnabled of the org starts
-// meanwhile, this one stops and the later one finishes the work.
+// meanwhile, this one stops and returns nil: the later one's setting stands, and it
+// is that call's result that says whether it reached every bucket.
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
 	gen, from := any(""), int64(0)
 	for {
