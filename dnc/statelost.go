@@ -13,7 +13,7 @@ import (
 // number into "dial". It holds at most maxEpochs orgs; past that it forgets one
 // (whose loss then goes unnoticed until it is seen again).
 type epochs struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	seen map[string]string
 }
 
@@ -22,9 +22,15 @@ const maxEpochs = 1 << 17
 // observe records epoch for org, or returns an error wrapping ErrUnavailable and
 // ErrStateLost when org's data had another epoch before.
 func (s *epochs) observe(org, epoch string) error {
+	s.mu.RLock()
+	was, ok := s.seen[org]
+	s.mu.RUnlock()
+	if ok && was == epoch {
+		return nil // the usual case, under the read lock only: checks run in parallel
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	was, ok := s.seen[org]
+	was, ok = s.seen[org]
 	switch {
 	case ok && was != epoch && was != "":
 		if epoch == "" {
