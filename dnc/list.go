@@ -89,7 +89,7 @@ func (e *Enforcer) normalizeAll(numbers []string) ([]string, error) {
 //
 // It is all or nothing on input: if any number is invalid, or org is, nothing is written
 // and the error (a *NumberError naming the number's index and text, or ErrInvalidOrg)
-// says so. Numbers are written in atomic chunks of 1,000; if Redis fails part-way, the
+// says so. Numbers are written in atomic chunks of 64; if Redis fails part-way, the
 // error wraps ErrUnavailable, added counts what was written, and adding again is safe.
 func (e *Enforcer) Add(ctx context.Context, org string, numbers ...string) (added int, err error) {
 	if err := validOrg(org); err != nil {
@@ -147,7 +147,7 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 
 // Remove unlists numbers for org, each normalized as checks normalize, and returns how
 // many were listed. Input is all or nothing, as for Add; storage is written in atomic
-// chunks of 1,000.
+// chunks of 64.
 func (e *Enforcer) Remove(ctx context.Context, org string, numbers ...string) (removed int, err error) {
 	if err := validOrg(org); err != nil {
 		return 0, err
@@ -263,8 +263,8 @@ type Page struct {
 }
 
 // List returns one page of org's entries, newest first, and the exact count of entries
-// (or of matches). Without Search it is one round trip whose cost does not grow with
-// the list or the offset.
+// (or of matches). Without Search, a page of up to 200 entries is one round trip whose
+// cost does not grow with the offset (a longer page takes one per 200 entries).
 //
 // Search keeps the entries whose number begins with the search's digits, written in any
 // format with or without the country code ("+1212", "212555", "(212) 555-12" under
@@ -328,11 +328,12 @@ func (e *Enforcer) search(ctx context.Context, org string, o ListOptions) ([]sto
 	return got, total, nil
 }
 
-// prefixes returns the E.164 digit prefixes a search's digits may stand for: the digits
-// as written when they start with "+" (or "00"/the region's international prefix is not
-// read: a search is not a dialled string); otherwise the digits with the country code
-// and, in the region's national format, without its national prefix ("(020) 7946" in GB
-// is +44 20 7946). A search with anything but digits and formatting has none.
+// prefixes returns the E.164 digit prefixes (digits without "+") that a search's
+// digits may stand for: the digits themselves when the search starts with "+";
+// otherwise the digits as written (with their country code) and, read in the national
+// format of the default region, the country code with the digits after the national
+// prefix ("(020) 7946" in GB also stands for +44 20 7946). A search holding anything
+// but digits and formatting (spaces, ( ) - . /) has none.
 func (e *Enforcer) prefixes(search string) []string {
 	s := strings.TrimSpace(search)
 	var digits strings.Builder

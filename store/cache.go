@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -58,6 +59,14 @@ func parseDepth(depth string) (uint, bool) {
 
 // bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for
 // every call.
+// readStamp splits a bucket's stamp ("<switch>:<epoch>") and says whether DNC is on:
+// the switch is "0" (off), "-" (never set: def) or anything else (on: a value the
+// store did not write never switches DNC off).
+func readStamp(stamp string, def bool) (on bool, epoch string, ok bool) {
+	sw, epoch, ok := strings.Cut(stamp, ":")
+	return !(sw == "0" || (sw == "-" && !def)), epoch, ok
+}
+
 func bucketKey(prefix, org string, b uint64) string {
 	var arr [128]byte // on the stack: string(buf) below is the one allocation
 	buf := append(arr[:0], prefix...)

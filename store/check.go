@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -46,14 +45,14 @@ func (s *Store) CheckEpoch(ctx context.Context, org, number string, defaultEnabl
 	}
 	depth, ok1 := vals[1].(string)
 	st, ok2 := vals[2].(string)
-	sw, epoch, ok3 := strings.Cut(st, ":")
+	on, epoch, ok3 := readStamp(st, defaultEnabled)
 	if !ok1 || !ok2 || !ok3 || !size.home(h, depth) {
 		if vals[1] == nil && vals[2] == nil && s.c.empty(org) {
 			return enabledState(defaultEnabled), Entry{}, "", nil // org has no data (see checkSlow)
 		}
 		return s.checkSlow(ctx, org, d, defaultEnabled)
 	}
-	if sw == "0" || (sw == "-" && !defaultEnabled) {
+	if !on {
 		return Disabled, Entry{}, epoch, nil
 	}
 	if vals[0] == nil {
@@ -148,10 +147,10 @@ func readDict(kv []any) (map[uint64]string, error) {
 }
 
 // CheckMany reports whether DNC is enabled for org and, when it is, which of numbers
-// (E.164) are listed (listed[i] for numbers[i]). It sends one pipeline of read-only
-// scripts, ChunkSize numbers each, so one round trip to the node that holds the org.
-// If the org's switch changes between two of the scripts, it asks once more, and then
-// fails with ErrBadReply rather than answer for part of the batch.
+// (E.164) are listed (listed[i] for numbers[i]), in one round trip to the node that
+// holds the org (see CheckManyEpoch). If the org's switch or data changes while the
+// batch is read, it asks again, and then fails with ErrBadReply rather than answer for
+// part of the batch.
 func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, err error) {
 	enabled, listed, _, err = s.CheckManyEpoch(ctx, org, numbers, defaultEnabled)
 	return enabled, listed, err
@@ -260,11 +259,11 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, defau
 		}
 		return defaultEnabled, make([]bool, len(ds)), "", nil // the org has no data
 	}
-	sw, epoch, ok := strings.Cut(stamp, ":")
+	on, epoch, ok := readStamp(stamp, defaultEnabled)
 	if !ok {
 		return true, nil, "", fmt.Errorf("%w: check many: stamp %q", ErrBadReply, stamp)
 	}
-	if sw == "0" || (sw == "-" && !defaultEnabled) {
+	if !on {
 		return false, nil, epoch, nil
 	}
 	return true, listed, epoch, nil
@@ -273,10 +272,9 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, defau
 // checkManyScripts is CheckManyEpoch by read-only scripts, ChunkSize numbers each, in
 // one pipeline.
 func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
-	numbers := ds
-	batches := make([][]any, 0, (len(numbers)+ChunkSize-1)/ChunkSize)
-	for lo := 0; lo < len(numbers); lo += ChunkSize {
-		chunk := numbers[lo:min(lo+ChunkSize, len(numbers))]
+	batches := make([][]any, 0, (len(ds)+ChunkSize-1)/ChunkSize)
+	for lo := 0; lo < len(ds); lo += ChunkSize {
+		chunk := ds[lo:min(lo+ChunkSize, len(ds))]
 		args := make([]any, 0, 1+len(chunk))
 		args = append(args, flag(defaultEnabled))
 		for _, d := range chunk {
@@ -289,7 +287,7 @@ func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, d
 		if err != nil {
 			return true, nil, "", err
 		}
-		enabled, listed, epoch, err = readCheckMany(replies, batches, len(numbers))
+		enabled, listed, epoch, err = readCheckMany(replies, batches, len(ds))
 		if !errors.Is(err, errSwitched) {
 			return enabled, listed, epoch, err
 		}

@@ -48,8 +48,6 @@ func round(x, k uint64) uint64 {
 	return (z ^ z>>31) & halfMask
 }
 
-func encodeID(org string, number, seq uint64) string { return keyOf(org).encode(number, seq) }
-
 // encode returns the id of the entry with number and seq, under the org's key k.
 func (k idKey) encode(number, seq uint64) string {
 	l, r := splitPlain(number, seq)

@@ -45,3 +45,5 @@ func TestIDOtherOrg(t *testing.T) {
 		t.Errorf("%d of %d foreign ids pass the check bits; want about %d", accepted, n, n/1024)
 	}
 }
+
+func encodeID(org string, number, seq uint64) string { return keyOf(org).encode(number, seq) }

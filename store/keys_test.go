@@ -38,3 +38,19 @@ func TestBucketKey(t *testing.T) {
 		}
 	}
 }
+
+func TestReadStamp(t *testing.T) {
+	for _, c := range []struct {
+		stamp     string
+		def, want bool
+		ok        bool
+	}{
+		{"1:e", false, true, true}, {"0:e", true, false, true}, {"-:e", true, true, true},
+		{"-:e", false, false, true}, {"x:e", false, true, true}, {"1", true, true, false},
+	} {
+		on, epoch, ok := readStamp(c.stamp, c.def)
+		if on != c.want || ok != c.ok || (ok && epoch != "e") {
+			t.Errorf("readStamp(%q, %v) = %v, %q, %v; want %v, %v", c.stamp, c.def, on, epoch, ok, c.want, c.ok)
+		}
+	}
+}

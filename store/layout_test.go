@@ -843,3 +843,11 @@ func TestRemoveTrustsOnlyItsSlot(t *testing.T) {
 		}
 	})
 }
+
+// recordSeq returns the sequence number of a stored record.
+func recordSeq(rec string) (uint64, bool) {
+	if len(rec) < recHead {
+		return 0, false
+	}
+	return be(rec[0:5]), true
+}

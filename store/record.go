@@ -137,11 +137,3 @@ func lookup(dict map[uint64]string, i uint64) (string, bool) {
 	s, ok := dict[i]
 	return s, ok
 }
-
-// recordSeq returns the sequence number of a stored record.
-func recordSeq(rec string) (uint64, bool) {
-	if len(rec) < recHead {
-		return 0, false
-	}
-	return be(rec[0:5]), true
-}

@@ -4,10 +4,10 @@
 //
 // The layout (keys.go) holds a listed number, its metadata and its place in the
 // listing order in small listpack hashes under the org's hash tag, so a million
-// numbers cost about what a plain SET of them costs, and every operation reads a fixed
-// number of small keys whatever the list's size. Every operation is one Lua script
-// (embedded from lua/*.lua, run with go-redis' Script: EVALSHA, falling back to EVAL),
-// or one pipeline of them, so one round trip. A Store is safe for concurrent use.
+// numbers cost about what a plain SET of them costs. A check is one HMGET of one
+// bucket (check.go); every write is a Lua script (embedded from lua/*.lua, run with
+// go-redis' Script: EVALSHA, falling back to EVAL), and a call that carries many
+// numbers sends its scripts in one pipeline. A Store is safe for concurrent use.
 package store
 
 import (
@@ -68,7 +68,8 @@ var (
 	// ErrSchema: the org's data is of another layout version (SchemaVersion); nothing
 	// was read or written.
 	ErrSchema = errors.New("store: data of another layout version")
-	// ErrFull: the org has used all MaxSeq sequence numbers; nothing was written.
+	// ErrFull: the org has used all MaxSeq sequence numbers, or its dictionary of
+	// metadata texts is full (2^24 - 1); nothing was written.
 	ErrFull = errors.New("store: the org's sequence numbers are used up")
 )
 

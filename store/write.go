@@ -81,8 +81,9 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 // Add lists the entries' numbers (E.164, distinct) with their metadata and the given
 // creation time, and reports which were added (false: already listed, left
 // unchanged). It sets each added entry's ID and CreatedAt to what it wrote. The
-// numbers go in scripts of WriteChunk, all sent in one pipeline; each script is atomic
-// (every number in it is written with its record, log slot and count, or none is).
+// numbers go in scripts of WriteChunk, all sent in one pipeline; each script checks
+// what could fail before its first write, so every number in it is written with its
+// record, log slot and counts, or none is (short of Redis reaching its memory limit).
 // When Redis fails part-way, earlier scripts stay written (adding again is harmless)
 // and the flags say which numbers are known to have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
