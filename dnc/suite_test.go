@@ -429,24 +429,11 @@ func testCheckMany(t *testing.T, rdb redis.UniversalClient) {
 	}
 }
 
-// decisionLog is an Observer that records the decisions and errors it is told of.
-type decisionLog struct {
-	mu   sync.Mutex
-	ds   []dnc.Decision
-	errs []error
-}
-
-func (l *decisionLog) Decided(_ string, d dnc.Decision, _ time.Duration, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.ds, l.errs = append(l.ds, d), append(l.errs, err)
-}
-
 // testCheckManyLarge: a batch large enough to be normalized on several cores gets, in
 // order, the decision Check gives each number, the error of its first invalid number,
 // and the Observer hears each decision with its own error.
 func testCheckManyLarge(t *testing.T, rdb redis.UniversalClient) {
-	log := &decisionLog{}
+	log := &recorder{}
 	e, o, ctx := newEnforcer(t, rdb, dnc.WithObserver(log)), org(t), ctxT(t)
 	var in, listed []string
 	for i := 0; i < 3000; i++ {
@@ -879,6 +866,7 @@ func testStaleID(t *testing.T, rdb redis.UniversalClient) {
 	}
 }
 
+// recorder is an Observer that records the decisions and errors it is told of.
 type recorder struct {
 	mu   sync.Mutex
 	errs []error
