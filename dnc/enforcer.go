@@ -40,7 +40,9 @@ type Entry struct {
 	CreatedAt   time.Time // when it was listed, to the millisecond, UTC
 }
 
-func fromStore(e store.Entry) Entry { return Entry(e) }
+func fromStore(e store.Entry) Entry {
+	return Entry{ID: e.ID, Number: e.Number, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: e.CreatedAt}
+}
 
 // Observer is told of every decision, for metrics and logs. Its method must be safe for
 // concurrent use and quick: it runs on the caller's goroutine before the check returns.

@@ -182,6 +182,24 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 			t.Fatalf("listing in pages of %d = %v; want %v", size, head(got), head(want))
 		}
 	}
+	// The whole listing oldest first, as an export reads it.
+	var walked []string
+	for cur := int64(0); cur != -1; {
+		part, next, err := s.Walk(ctx, org, cur)
+		if err != nil {
+			t.Fatalf("Walk(%d): %v", cur, err)
+		}
+		for _, e := range part {
+			walked = append(walked, e.Number)
+			if e != m.entries[e.Number] {
+				t.Fatalf("Walk entry %+v; want %+v", e, m.entries[e.Number])
+			}
+		}
+		cur = next
+	}
+	if !slices.Equal(walked, m.order) {
+		t.Fatalf("Walk = %d entries %v...; want %d %v...", len(walked), head(walked), len(m.order), head(m.order))
+	}
 	for n, e := range m.entries {
 		st, got, err := s.Check(ctx, org, n, true)
 		if err != nil || (st != Listed && st != Disabled) || (st == Listed && got != e) {
@@ -252,6 +270,8 @@ func TestKeysStayInStep(t *testing.T) {
 					}
 					if added[i] {
 						m.add(e)
+					} else if was := m.entries[e.Number]; e.ID != was.ID || e.Seq != was.Seq || e.Seq == 0 {
+						t.Fatalf("step %d: Add(%s) of a listed number gave id %s, seq %d; the listed entry has %s, %d", step, e.Number, e.ID, e.Seq, was.ID, was.Seq)
 					}
 				}
 			case 3:

@@ -104,7 +104,7 @@ func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, e
 		return e, fmt.Errorf("%w: %w: number field %q", ErrBadReply, errRecord, digits)
 	}
 	seq := be(rec[0:5])
-	e.ID = k.encode(num, seq)
+	e.ID, e.Seq = k.encode(num, seq), seq
 	e.CreatedAt = time.UnixMilli(int64(be(rec[5:11]))).UTC()
 	var ok bool
 	if e.Type, ok = lookup(dict, be(rec[11:14])); !ok {

@@ -48,6 +48,7 @@ var (
 	listScript      = script("list.lua")
 	scanScript      = script("scan.lua")
 	searchScript    = script("search.lua")
+	walkScript      = script("walk.lua")
 )
 
 // ChunkSize is how many numbers one check_many script carries at most (the batch
@@ -99,6 +100,7 @@ type Entry struct {
 	BatchID     string    // the campaign or batch the opt-out came from; may be empty
 	RequestUUID string    // the call or request that produced the opt-out; may be empty
 	CreatedAt   time.Time // when it was listed, in ms precision, UTC
+	Seq         uint64    // its place in the org's listing order (the org's n-th listing has Seq n); 0 when unknown
 }
 
 // State is the outcome of a check.

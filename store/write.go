@@ -80,7 +80,8 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 
 // Add lists the entries' numbers (E.164, distinct) with their metadata and the given
 // creation time, and reports which were added (false: already listed, left
-// unchanged). It sets each added entry's ID and CreatedAt to what it wrote. The
+// unchanged). It sets each added entry's ID, Seq and CreatedAt to what it wrote, and
+// for a number listed already, ID and Seq to those of the entry that stays. The
 // numbers go in scripts of WriteChunk, all sent in one pipeline; each script checks
 // what could fail before its first write, so every number in it is written with its
 // record, log slot and counts, or none is (short of Redis reaching its memory limit).
@@ -118,14 +119,17 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		}
 		for i, v := range seqs {
 			seq, ok := v.(int64)
-			if !ok || seq < 0 {
+			if !ok {
 				return added, fmt.Errorf("%w: add: sequence %v", ErrBadReply, v)
 			}
 			added = append(added, seq > 0)
-			if seq > 0 {
-				e := &entries[lo+i]
-				num, _ := strconv.ParseUint(e.Number[1:], 10, 64)
-				e.ID, e.CreatedAt = key.encode(num, uint64(seq)), time.UnixMilli(ms).UTC()
+			e := &entries[lo+i]
+			num, _ := strconv.ParseUint(e.Number[1:], 10, 64)
+			switch {
+			case seq > 0:
+				e.ID, e.Seq, e.CreatedAt = key.encode(num, uint64(seq)), uint64(seq), time.UnixMilli(ms).UTC()
+			case seq < 0: // listed already: the entry that stays
+				e.ID, e.Seq = key.encode(num, uint64(-seq)), uint64(-seq)
 			}
 		}
 	}

@@ -4,7 +4,8 @@
 -- ARGV[2] an epoch for the org's data, used if the org has none yet
 -- ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 3, 7, ...: a number's E.164 digits
 --         without "+", its type, its batchId, its requestUUID part (record.go)
--- Reply: one integer per number: its new sequence number, or 0 if it was listed already.
+-- Reply: one integer per number: its new sequence number, or, when it was listed
+-- already, minus the sequence number of its entry (0 if its record is unreadable).
 -- Each new number gets its bucket field, its log slot and its Fenwick count together;
 -- the table grows by a bucket whenever the mean load passes LOAD.
 local s, err = state()
@@ -109,7 +110,7 @@ for a = 3, #ARGV, 4 do
   if t and b and (l or not long) then
     if long then u = '\3' .. pack3(l) end
     new = redis.call('HSETNX', bkey, digits, pack5(seq + 1) .. ARGV[1] .. pack3(t) .. pack3(b) .. u)
-  elseif redis.call('HEXISTS', bkey, digits) == 0 then
+  elseif not redis.call('HGET', bkey, digits) then
     if long then u = '\3' .. pack3(intern(long)) end
     local rec = pack5(seq + 1) .. ARGV[1] .. pack3(intern(ARGV[a + 1])) .. pack3(intern(ARGV[a + 2])) .. u
     new = redis.call('HSET', bkey, digits, rec)
@@ -123,7 +124,8 @@ for a = 3, #ARGV, 4 do
     out[#out + 1] = seq
     while n > LOAD * (2 ^ L + p) do split() end
   else
-    out[#out + 1] = 0
+    local rec = redis.call('HGET', bkey, digits) or ''
+    if #rec >= 5 then out[#out + 1] = -unpackBE(rec, 1, 5) else out[#out + 1] = 0 end
   end
 end
 flush()
