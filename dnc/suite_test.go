@@ -57,6 +57,14 @@ func runSuite(t *testing.T, b backend) {
 		{"Concurrent", testConcurrent},
 		{"StaleID", testStaleID},
 		{"Observer", testObserver},
+		{"Import", testImport},
+		{"ImportBadOnly", testImportBadOnly},
+		{"ImportDelete", testImportDelete},
+		{"ImportFormats", testImportFormats},
+		{"ImportInterrupted", testImportInterrupted},
+		{"ExportRoundTrip", testExportRoundTrip},
+		{"Scrub", testScrub},
+		{"ScrubFailure", testScrubFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
 	}

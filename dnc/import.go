@@ -1,0 +1,404 @@
+package dnc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dncguard/dncguard/internal/rows"
+	"github.com/dncguard/dncguard/phone"
+	"github.com/dncguard/dncguard/store"
+)
+
+// File import, export and scrubbing: the formats read are those of package
+// internal/rows (one number a line; CSV, TSV or ";"-separated with a header; the FTC
+// registry's area code and number pairs; gzip; byte order mark; CRLF; "#" comments).
+
+// ImportOptions say how to read a file and what to do with its numbers.
+type ImportOptions struct {
+	// Column is the phone column of a delimited file: a header name (any case) or a
+	// 1-based index. Empty: the header's column named phone, phone_number, number,
+	// telephone, tel, mobile, cell, msisdn or e164, or, in a file without a header, the
+	// one column holding numbers.
+	Column string
+	// Region reads numbers written without a country code (ISO 3166-1 alpha-2); empty:
+	// the Enforcer's default region. Rows of the FTC layout are always read as US.
+	Region string
+	// Meta is the metadata of rows whose file has no type, batchId or requestUUID
+	// column, or an empty cell there.
+	Meta Meta
+	// Delete removes the file's numbers instead of listing them. A column named action
+	// ("add" or "delete", any case; empty: as Delete says) decides row by row.
+	Delete bool
+	// Chunk is how many rows are written together (default 10,000, at most 100,000).
+	Chunk int
+	// Progress, when set, is called after each chunk is written with the report so far,
+	// on Import's goroutine.
+	Progress func(ImportReport)
+	// MaxRowErrors is how many invalid rows the report lists (default 100; the rest
+	// are counted).
+	MaxRowErrors int
+}
+
+// ImportReport counts what an import did.
+type ImportReport struct {
+	Rows       int64 // data rows read (not blank lines, comments or the header)
+	Added      int64 // numbers listed by the import
+	Existing   int64 // add rows whose number was listed before the import: left as it was
+	Removed    int64 // numbers unlisted
+	NotListed  int64 // delete rows whose number was not listed (or no longer: deleted by an earlier row)
+	Invalid    int64 // rows not applied: unreadable, an invalid number or metadata, an unknown action
+	Duplicates int64 // add rows whose number an earlier row of the import listed
+	// Line is the last line of the input whose row, and every row before it, has been
+	// applied: an import that stopped may be run again (it changes nothing it did) or
+	// resumed after this line.
+	Line   int64
+	Errors []RowError // the first MaxRowErrors invalid rows
+}
+
+// RowError is an invalid row of an imported or scrubbed file.
+type RowError struct {
+	Line int64  // the row's line number, from 1
+	Text string // the row, cut to 100 characters, control characters escaped
+	Err  error  // why: a *NumberError, a *MetaError, or an error saying what is unreadable
+}
+
+func (r RowError) Error() string { return fmt.Sprintf("line %d: %s: %v", r.Line, r.Text, r.Err) }
+
+// ImportChunkTimeout bounds how long Import goes on writing a chunk after its context
+// ends (see Import).
+const ImportChunkTimeout = time.Minute
+
+// errAction: an action cell that is neither add nor delete.
+var errAction = errors.New(`action must be "add" or "delete"`)
+
+// Import reads a list of numbers from r and lists them for org (or unlists them: see
+// ImportOptions.Delete), in chunks, each normalized as checks normalize and written
+// with its metadata as Add and AddEntry write. Memory does not grow with the input.
+//
+// An invalid row never stops the import: it is counted and reported (Errors) and the
+// rest is applied. Rows apply in order, as if one at a time: a number's first add
+// lists it with that row's metadata, later adds of it count as Duplicates (listed by
+// this import) or Existing (listed before it) and change nothing; a number added,
+// deleted and added again ends listed. The counts do not depend on the chunk size.
+// Running the same import again changes nothing and counts every add row as Existing.
+//
+// It returns an error (and the report so far, whose Line says how far it got) when the
+// org id, the options or the file's header are invalid (nothing is written), when
+// Redis fails (ErrUnavailable), when r fails, or when ctx ends: Import looks at ctx
+// between chunks, and finishes the chunk it is writing first (for at most
+// ImportChunkTimeout), so that the report counts exactly what was written.
+func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o ImportOptions) (ImportReport, error) {
+	var rep ImportReport
+	if err := validOrg(org); err != nil {
+		return rep, err
+	}
+	if err := o.Meta.Validate(); err != nil {
+		return rep, err
+	}
+	region, err := e.fileRegion(o.Region)
+	if err != nil {
+		return rep, err
+	}
+	if o.Chunk == 0 {
+		o.Chunk = 10_000
+	}
+	if o.Chunk < 1 || o.Chunk > 100_000 {
+		return rep, fmt.Errorf("%w: import chunk %d: 1 to 100,000", ErrInvalidArgument, o.Chunk)
+	}
+	if o.MaxRowErrors == 0 {
+		o.MaxRowErrors = 100
+	}
+	rd, err := rows.NewReader(r, rows.Options{Column: o.Column})
+	if err != nil {
+		return rep, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if rd.Layout() == rows.Pairs {
+		region = "US"
+	}
+	im := importer{e: e, org: org, rep: &rep, maxErrs: o.MaxRowErrors}
+	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (importRow, error) { return parseImportRow(row, region, o) })
+	defer stop()
+	for c := range chunks {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("%w: import stopped after line %d: %w", ErrUnavailable, rep.Line, err)
+		}
+		rep.Rows += int64(len(c.rows) + len(c.bad))
+		for _, bad := range c.bad {
+			im.invalid(bad)
+		}
+		if err := im.apply(ctx, c.rows); err != nil {
+			return rep, err
+		}
+		rep.Line = c.last
+		if o.Progress != nil {
+			o.Progress(rep)
+		}
+		if c.err != nil {
+			return rep, fmt.Errorf("dnc: import: reading the input after line %d: %w", rep.Line, c.err)
+		}
+	}
+	return rep, nil
+}
+
+// fileRegion returns the region to read national numbers in: the given one, or the
+// Enforcer's default.
+func (e *Enforcer) fileRegion(region string) (string, error) {
+	if region == "" {
+		return e.cfg.region, nil
+	}
+	rc, err := phone.Region(region)
+	if err != nil {
+		return "", fmt.Errorf("%w: region: %w", ErrInvalidArgument, err)
+	}
+	return rc, nil
+}
+
+type importRow struct {
+	line   int64
+	number string // E.164
+	meta   Meta
+	del    bool
+}
+
+func parseImportRow(row rows.Row, region string, o ImportOptions) (importRow, error) {
+	if row.Err != nil {
+		return importRow{}, row.Err
+	}
+	n, err := phone.Normalize(row.Number, region)
+	if err != nil {
+		return importRow{}, &NumberError{Input: row.Number, Err: err}
+	}
+	m := Meta{Type: cmpOr(row.Type, o.Meta.Type), BatchID: cmpOr(row.BatchID, o.Meta.BatchID), RequestUUID: cmpOr(row.RequestUUID, o.Meta.RequestUUID)}
+	if err := m.Validate(); err != nil {
+		return importRow{}, err
+	}
+	del := o.Delete
+	switch strings.ToLower(row.Action) {
+	case "":
+	case "add":
+		del = false
+	case "delete", "remove":
+		del = true
+	default:
+		return importRow{}, errAction
+	}
+	return importRow{line: row.Line, number: n, meta: m, del: del}, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// chunk is a run of parsed rows, with the rows that were invalid among them.
+type chunk[T any] struct {
+	rows []T
+	bad  []RowError
+	last int64 // the last line read for this chunk
+	err  error // the input failed after this chunk
+}
+
+// readChunks reads rows on a goroutine of its own, n valid rows a chunk, so that the
+// next chunk is read and normalized while the current one is written. stop ends it.
+func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) (<-chan chunk[T], func()) {
+	out := make(chan chunk[T], 1)
+	quit := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			c := chunk[T]{rows: make([]T, 0, n)}
+			for len(c.rows) < n {
+				row, err := rd.Next()
+				if err != nil {
+					if err != io.EOF {
+						c.err = err
+					}
+					break
+				}
+				c.last = row.Line
+				v, err := parse(row)
+				if err != nil {
+					c.bad = append(c.bad, RowError{Line: row.Line, Text: rowText(row.Raw), Err: err})
+					continue
+				}
+				c.rows = append(c.rows, v)
+			}
+			if c.last == 0 && c.err == nil {
+				return // the end
+			}
+			select {
+			case out <- c:
+			case <-quit:
+				return
+			}
+			if c.err != nil || len(c.rows) < n {
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		for range out { // let the reader finish
+		}
+	}
+}
+
+// rowText is a row as an error shows it: at most 100 characters, control characters
+// and invalid UTF-8 escaped.
+func rowText(raw []byte) string {
+	s := string(raw)
+	cut := false
+	if utf8.RuneCountInString(s) > 100 {
+		n := 0
+		for i := range s {
+			if n == 100 {
+				s, cut = s[:i], true
+				break
+			}
+			n++
+		}
+	}
+	q := strconv.Quote(s)
+	q = q[1 : len(q)-1]
+	if cut {
+		q += "..."
+	}
+	return q
+}
+
+type importer struct {
+	e       *Enforcer
+	org     string
+	rep     *ImportReport
+	maxErrs int
+	ours    []seqRange // the sequence numbers this import's adds were given
+}
+
+type seqRange struct{ lo, hi uint64 }
+
+func (im *importer) invalid(bad RowError) {
+	im.rep.Invalid++
+	if len(im.rep.Errors) < im.maxErrs {
+		im.rep.Errors = append(im.rep.Errors, bad)
+	}
+}
+
+// apply writes a chunk's rows in order: the adds and the deletes of distinct numbers
+// together, cut where a number is added after being deleted (or the reverse). A row
+// repeating a pending row of its number and action is counted with it.
+func (im *importer) apply(ctx context.Context, rs []importRow) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ImportChunkTimeout)
+	defer cancel()
+	type slot struct {
+		del bool
+		i   int // in adds
+	}
+	pending := make(map[string]slot, len(rs))
+	var adds []store.Entry
+	var repeats []int64 // of each add
+	var dels []string
+	flush := func() error {
+		if err := im.add(wctx, adds, repeats); err != nil {
+			return err
+		}
+		if len(dels) > 0 {
+			n, err := im.e.st.Remove(wctx, im.org, dels)
+			im.rep.Removed += int64(n)
+			if err != nil {
+				return unavailable(ctx, "import", err)
+			}
+			im.rep.NotListed += int64(len(dels) - n)
+		}
+		clear(pending)
+		adds, repeats, dels = adds[:0], repeats[:0], dels[:0]
+		return nil
+	}
+	for _, r := range rs {
+		if s, seen := pending[r.number]; seen {
+			if s.del == r.del {
+				if r.del {
+					im.rep.NotListed++ // deleted by the row before
+				} else {
+					repeats[s.i]++
+				}
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if r.del {
+			pending[r.number] = slot{del: true}
+			dels = append(dels, r.number)
+		} else {
+			pending[r.number] = slot{i: len(adds)}
+			adds = append(adds, store.Entry{Number: r.number, Type: r.meta.Type, BatchID: r.meta.BatchID, RequestUUID: r.meta.RequestUUID})
+			repeats = append(repeats, 0)
+		}
+	}
+	return flush()
+}
+
+// add lists entries (distinct numbers) and counts them with the rows that repeat
+// them: a number listed already is a duplicate when this import listed it (its
+// sequence number is one the import's adds were given), else it was there before.
+func (im *importer) add(ctx context.Context, entries []store.Entry, repeats []int64) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	added, err := im.e.st.Add(ctx, im.org, entries, im.e.cfg.now())
+	for i, ok := range added {
+		if ok {
+			im.rep.Added++
+			im.rep.Duplicates += repeats[i]
+			im.ours = addSeq(im.ours, entries[i].Seq)
+		}
+	}
+	for i, ok := range added {
+		if !ok {
+			if im.isOurs(entries[i].Seq) {
+				im.rep.Duplicates += 1 + repeats[i]
+			} else {
+				im.rep.Existing += 1 + repeats[i]
+			}
+		}
+	}
+	if err != nil {
+		return unavailable(ctx, "import", err)
+	}
+	return nil
+}
+
+// addSeq records seq, which is larger than every recorded one.
+func addSeq(rs []seqRange, seq uint64) []seqRange {
+	if n := len(rs); n > 0 && rs[n-1].hi+1 == seq {
+		rs[n-1].hi = seq
+		return rs
+	}
+	return append(rs, seqRange{seq, seq})
+}
+
+func (im *importer) isOurs(seq uint64) bool {
+	rs := im.ours
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		m := (lo + hi) / 2
+		switch {
+		case seq < rs[m].lo:
+			hi = m
+		case seq > rs[m].hi:
+			lo = m + 1
+		default:
+			return true
+		}
+	}
+	return false
+}
