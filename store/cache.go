@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,13 +141,18 @@ func (c *caches) empty(org string) bool {
 	return ok && time.Since(t) < emptyFor
 }
 
-// texts returns the dictionary texts that rec names, from the cache or, for those it
-// lacks, from Redis (one HMGET).
-func (s *Store) texts(ctx context.Context, org, epoch, rec string) (map[uint64]string, error) {
-	idx := recordIndexes(rec)
+// texts returns the dictionary texts that the records name, from the cache or, for
+// those it lacks, from Redis (one HMGET).
+func (s *Store) texts(ctx context.Context, org, epoch string, recs ...string) (map[uint64]string, error) {
+	var idx []uint64
+	for _, rec := range recs {
+		idx = append(idx, recordIndexes(rec)...)
+	}
 	if len(idx) == 0 {
 		return nil, nil
 	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
 	out := make(map[uint64]string, len(idx))
 	var missing []uint64
 	s.c.mu.RLock()

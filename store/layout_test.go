@@ -393,6 +393,7 @@ func TestSchemaVersion(t *testing.T) {
 				_, _, ops["Scan"] = s.Scan(ctx, org, 0, 10)
 				_, _, ops["Get"] = s.Get(ctx, org, "+14155552671")
 				_, _, ops["Search"] = s.Search(ctx, org, Query{Text: "x"}, 0, 10)
+				_, _, ops["Walk"] = s.Walk(ctx, org, 0)
 				for op, err := range ops {
 					if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "layout version") {
 						t.Errorf("%s = %v; want ErrSchema naming the version", op, err)
@@ -580,6 +581,26 @@ func TestCheckWhileTheTableGrows(t *testing.T) {
 				if st != Listed || err != nil || e.Number != n || e.Type != "complaint" {
 					t.Fatalf("Check(%s) while the table grows = %v, %+v, %v; want listed", n, st, e, err)
 				}
+			}
+			// A walk (an export) meets every entry listed before it once, oldest first.
+			var walked []string
+			last := uint64(0)
+			for cur := int64(0); cur != -1; {
+				part, next, err := checker.Walk(ctx, org, cur)
+				if err != nil {
+					t.Fatalf("Walk while the table grows: %v", err)
+				}
+				for _, e := range part {
+					if e.Seq <= last {
+						t.Fatalf("Walk while the table grows: seq %d after %d", e.Seq, last)
+					}
+					last = e.Seq
+					walked = append(walked, e.Number)
+				}
+				cur = next
+			}
+			if len(walked) < len(listed) || !slices.Equal(walked[:len(listed)], listed) {
+				t.Fatalf("Walk while the table grows: %d entries, %v...; want the %d listed first", len(walked), head(walked), len(listed))
 			}
 			batch := append(slices.Clone(listed), numbers[200:400]...)
 			on, ls, err := checker.CheckMany(ctx, org, batch, true)

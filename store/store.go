@@ -48,7 +48,6 @@ var (
 	listScript      = script("list.lua")
 	scanScript      = script("scan.lua")
 	searchScript    = script("search.lua")
-	walkScript      = script("walk.lua")
 )
 
 // ChunkSize is how many numbers one check_many script carries at most (the batch
