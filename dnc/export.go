@@ -47,13 +47,13 @@ func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o Export
 		_ = cw.Write(ExportHeader)
 	}
 	n, reported := 0, 0
-	for cur := int64(0); cur != -1; {
-		var part []store.Entry
-		var err error
-		part, cur, err = e.st.Walk(ctx, org, cur)
-		if err != nil {
-			return n, unavailable(ctx, "export", err)
+	parts, stop := e.walk(ctx, org)
+	defer stop()
+	for p := range parts {
+		if p.err != nil {
+			return n, unavailable(ctx, "export", p.err)
 		}
+		part := p.entries
 		for _, en := range part {
 			if lines {
 				_, _ = bw.WriteString(en.Number)
@@ -82,4 +82,37 @@ func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o Export
 		o.Progress(n)
 	}
 	return n, nil
+}
+
+type walkPart struct {
+	entries []store.Entry
+	err     error
+}
+
+// walk reads org's entries oldest first on a goroutine of its own, a part ahead of
+// the caller, so that the next round trips overlap the writing of the current part.
+// stop ends it.
+func (e *Enforcer) walk(ctx context.Context, org string) (<-chan walkPart, func()) {
+	out := make(chan walkPart, 2)
+	quit := make(chan struct{})
+	go func() {
+		defer close(out)
+		for cur := int64(0); cur != -1; {
+			var p walkPart
+			p.entries, cur, p.err = e.st.Walk(ctx, org, cur)
+			select {
+			case out <- p:
+			case <-quit:
+				return
+			}
+			if p.err != nil {
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		for range out {
+		}
+	}
 }
