@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // jsonAppender is reply data that writes its own JSON, byte for byte what
@@ -54,16 +55,28 @@ func appendJSONString(b []byte, s string) []byte {
 
 // marshalEnvelope is json.Marshal(env), with data that is a jsonAppender written by
 // itself.
-func marshalEnvelope(env envelope) ([]byte, error) {
+func marshalEnvelope(env envelope) ([]byte, error) { return appendEnvelope(nil, env) }
+
+// appendEnvelope appends marshalEnvelope(env) to dst.
+func appendEnvelope(dst []byte, env envelope) ([]byte, error) {
 	a, ok := env.Data.(jsonAppender)
 	if !ok {
-		return json.Marshal(env)
+		b, err := json.Marshal(env)
+		return append(dst, b...), err
 	}
 	env.Data = nil // omitted: the envelope ends where "data" goes, its last field
 	b, err := json.Marshal(env)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	b = append(b[:len(b)-1], `,"data":`...)
-	return append(a.appendJSON(b), '}'), nil
+	dst = append(dst, b[:len(b)-1]...)
+	dst = append(dst, `,"data":`...)
+	return append(a.appendJSON(dst), '}'), nil
 }
+
+// bufs holds reply buffers between requests: a batch check's reply is about a
+// megabyte, which would otherwise be allocated (and zeroed) for each request.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept for reuse.
+const maxPooled = 4 << 20

@@ -121,18 +121,26 @@ type envelope struct {
 }
 
 func writeEnvelope(w http.ResponseWriter, env envelope) {
-	b, err := marshalEnvelope(env)
+	bp := bufs.Get().(*[]byte)
+	b, err := appendEnvelope((*bp)[:0], env)
 	if err != nil { // cannot happen: every data type here marshals
 		env = envelope{Message: "internal error", Code: http.StatusInternalServerError, ErrorMessage: "internal error"}
 		b, _ = json.Marshal(env)
 	}
+	defer func() {
+		if cap(b) <= maxPooled {
+			*bp = b[:0]
+			bufs.Put(bp)
+		}
+	}()
 	hd := w.Header()
 	hd.Del("Content-Length")
 	hd.Set("Content-Type", "application/json; charset=utf-8")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(env.Code)
-	_, _ = w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	_, _ = w.Write(b)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
