@@ -66,9 +66,9 @@ func (p *progress) update(rows, written int64) {
 		if p.tty {
 			const width = 30
 			bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
-			line += fmt.Sprintf(" [%s] %3.0f%% ETA %v", bar, frac*100, left)
+			line += fmt.Sprintf(" [%s] %3.0f%% read, ETA %v", bar, frac*100, left)
 		} else {
-			line += fmt.Sprintf(", %.0f%% of the file, %v left", frac*100, left)
+			line += fmt.Sprintf(", %.0f%% of the file read, about %v left", frac*100, left)
 		}
 	}
 	if p.tty {
