@@ -138,8 +138,11 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 				case ReasonListed:
 					reason = ScrubListed
 				case ReasonInvalidNumber:
-					_, perr := phone.Normalize(r.number, region) // why, for the report
-					reason, r.err = ScrubInvalidNumber, &NumberError{Input: r.number, Err: perr}
+					reason = ScrubInvalidNumber
+					if len(rep.Errors) < o.MaxRowErrors {
+						_, perr := phone.Normalize(r.number, region) // why, for the report
+						r.err = &NumberError{Input: r.number, Err: perr}
+					}
 				case ReasonDisabled:
 					rep.Disabled = true
 				case ReasonNotListed:
