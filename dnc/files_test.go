@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -252,6 +253,15 @@ func testImportInterrupted(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if n, _ := e.Count(ctx, o); n != 20 {
 		t.Fatalf("count after the stop %d; want 20", n)
+	}
+	// An input that stops sending (a pipe left open) does not hold up a stop.
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = io.WriteString(pw, in.String()[:strings.Index(in.String(), "0020\n")+5]) }()
+	waiting, cancel2 := context.WithCancel(ctx)
+	rep, err = e.Import(waiting, org(t), pr, dnc.ImportOptions{Chunk: 20, Progress: func(dnc.ImportReport) { go cancel2() }})
+	if !errors.Is(err, context.Canceled) || rep.Added != 20 {
+		t.Fatalf("import stopped while its input waits: %+v, %v", rep, err)
 	}
 	rep, err = e.Import(ctx, o, strings.NewReader(in.String()), dnc.ImportOptions{Chunk: 20})
 	if err != nil || rep.Added != 30 || rep.Existing != 20 {

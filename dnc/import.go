@@ -92,7 +92,9 @@ var errAction = errors.New(`action must be "add" or "delete"`)
 // org id, the options or the file's header are invalid (nothing is written), when
 // Redis fails (ErrUnavailable), when r fails, or when ctx ends: Import looks at ctx
 // between chunks, and finishes the chunk it is writing first (for at most
-// ImportChunkTimeout), so that the report counts exactly what was written.
+// ImportChunkTimeout), so that the report counts exactly what was written. After an
+// early return, the goroutine that reads r may still be in a Read call; it returns
+// when that call does.
 func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	if err := validOrg(org); err != nil {
@@ -124,9 +126,13 @@ func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o Import
 	im := importer{e: e, org: org, rep: &rep, maxErrs: o.MaxRowErrors}
 	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (importRow, error) { return parseImportRow(row, region, o) })
 	defer stop()
-	for c := range chunks {
-		if err := ctx.Err(); err != nil {
+	for {
+		c, ok, err := nextChunk(ctx, chunks)
+		if err != nil {
 			return rep, fmt.Errorf("%w: import stopped after line %d: %w", ErrUnavailable, rep.Line, err)
+		}
+		if !ok {
+			return rep, nil
 		}
 		rep.Rows += int64(len(c.rows) + len(c.bad))
 		for _, bad := range c.bad {
@@ -143,7 +149,6 @@ func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o Import
 			return rep, fmt.Errorf("dnc: import: reading the input after line %d: %w", rep.Line, c.err)
 		}
 	}
-	return rep, nil
 }
 
 // fileRegion returns the region to read national numbers in: the given one, or the
@@ -207,7 +212,8 @@ type chunk[T any] struct {
 }
 
 // readChunks reads rows on a goroutine of its own, n valid rows a chunk, so that the
-// next chunk is read and normalized while the current one is written. stop ends it.
+// next chunk is read and normalized while the current one is written. stop ends it: at
+// once if it is waiting to hand over a chunk, else when its read of the input returns.
 func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) (<-chan chunk[T], func()) {
 	out := make(chan chunk[T], 1)
 	quit := make(chan struct{})
@@ -244,10 +250,19 @@ func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) 
 			}
 		}
 	}()
-	return out, func() {
-		close(quit)
-		for range out { // let the reader finish
-		}
+	return out, func() { close(quit) }
+}
+
+// nextChunk waits for the next chunk (ok false after the last), or for ctx to end.
+func nextChunk[T any](ctx context.Context, chunks <-chan chunk[T]) (c chunk[T], ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return c, false, err
+	}
+	select {
+	case c, ok = <-chunks:
+		return c, ok, nil
+	case <-ctx.Done():
+		return c, false, ctx.Err()
 	}
 }
 

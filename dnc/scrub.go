@@ -61,7 +61,8 @@ type scrubRow struct {
 // Scrub fails closed: when Redis fails, the state marker says the org's data was lost
 // or ctx ends, it stops and returns the error with the report so far (Line says how
 // far the outputs go); the outputs then hold only rows that were checked, and must not
-// be taken for the whole list.
+// be taken for the whole list. After an early return, the goroutine that reads r may
+// still be in a Read call; it returns when that call does.
 func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable, skipped io.Writer, o ScrubOptions) (ScrubReport, error) {
 	var rep ScrubReport
 	if err := validOrg(org); err != nil {
@@ -108,9 +109,13 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 	})
 	defer stop()
 	numbers := make([]string, 0, o.Chunk)
-	for c := range chunks {
-		if err := ctx.Err(); err != nil {
+	for {
+		c, ok, err := nextChunk(ctx, chunks)
+		if err != nil {
 			return rep, fmt.Errorf("%w: scrub stopped after line %d: %w", ErrUnavailable, rep.Line, err)
+		}
+		if !ok {
+			return rep, nil
 		}
 		numbers = numbers[:0]
 		for _, r := range c.rows {
@@ -188,5 +193,4 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 			return rep, fmt.Errorf("dnc: scrub: reading the input after line %d: %w", rep.Line, c.err)
 		}
 	}
-	return rep, nil
 }
