@@ -195,8 +195,8 @@ func (e *Enforcer) unavailable(number string) Decision {
 }
 
 // CheckMany decides for each of numbers, in order, as Check would, in one Redis round
-// trip for the whole batch (it reads the switch once and the list with HMGET in
-// chunks, pipelined). Invalid numbers get ReasonInvalidNumber and do not stop the
+// trip for the whole batch (it reads each bucket the numbers fall in once, pipelined:
+// with HMGET of its few numbers, or by its field names when it holds many of them). Invalid numbers get ReasonInvalidNumber and do not stop the
 // others; the returned error is then the first *NumberError. When the org id is
 // invalid, Redis fails or ctx ends, every decision says so. Decisions carry no Entry.
 func (e *Enforcer) CheckMany(ctx context.Context, org string, numbers []string) ([]Decision, error) {

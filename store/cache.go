@@ -15,12 +15,20 @@ import (
 // hashDigits is lib.lua's hash of a number's digits: exact integer arithmetic, every
 // product below 2^53, so that Lua's doubles and Go agree (TestKeysStayInStep checks
 // where every number lies).
-func hashDigits(d string) uint64 {
-	const P, HA, HB = 2147483647, 386342957, 50331653
+func hashDigits(d string) uint64 { return hashValue(digitsValue(d)) }
+
+// digitsValue is the value of d, at most 15 ASCII digits (digits() has checked them).
+func digitsValue(d string) uint64 {
 	var n uint64
-	for i := 0; i < len(d); i++ { // digits() has checked them: at most 15 ASCII digits
+	for i := 0; i < len(d); i++ {
 		n = n*10 + uint64(d[i]-'0')
 	}
+	return n
+}
+
+// hashValue is hashDigits of the digits whose value is n.
+func hashValue(n uint64) uint64 {
+	const P, HA, HB = 2147483647, 386342957, 50331653
 	hi, lo := n/100000000, n%100000000
 	return (hi*HA%P + lo*HB%P) % P
 }
@@ -33,10 +41,10 @@ type tableSize struct {
 
 // bucket returns the bucket of hash h (lib.lua's bucketKey).
 func (t tableSize) bucket(h uint64) uint64 {
-	m := uint64(1) << t.L
-	b := h % m
+	m := uint64(1) << t.L // h % m, by a mask: a division costs more than all the rest
+	b := h & (m - 1)
 	if b < t.p {
-		b = h % (2 * m)
+		b = h & (2*m - 1)
 	}
 	return b
 }
@@ -50,7 +58,10 @@ func (t tableSize) home(h uint64, depth string) bool {
 }
 
 // homeAt is home with the depth parsed.
-func (t tableSize) homeAt(h uint64, D uint) bool { return h%(uint64(1)<<D) == t.bucket(h) }
+func (t tableSize) homeAt(h uint64, D uint) bool { return homeOf(h, D, t.bucket(h)) }
+
+// homeOf reports whether a bucket b of depth D holds the hash h.
+func homeOf(h uint64, D uint, b uint64) bool { return h&(uint64(1)<<D-1) == b }
 
 // parseDepth reads a bucket's depth field: 0 to 40.
 func parseDepth(depth string) (uint, bool) {

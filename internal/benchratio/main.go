@@ -20,7 +20,9 @@ import (
 
 type sample struct{ ns, bytes, allocs float64 }
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+// line matches a result line; B/op and allocs/op may follow metrics of the benchmark's
+// own (b.ReportMetric), such as "702.7 ns/number".
+var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ [^\s/]+/[^\s]+?)*?(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?\s*$`)
 
 func main() {
 	if err := run(os.Stdin, os.Stdout); err != nil {
