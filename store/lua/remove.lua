@@ -5,60 +5,72 @@
 --         entry has that sequence number: delete by id)
 -- Reply: how many numbers were removed.
 -- It reads everything it needs (records, log slots, counts) before its first write, so
--- a key of another type or a count that is not a number fails it with nothing written;
--- numbers that share a bucket are read and deleted with one command.
+-- a key of another type or a count that is not a number fails it with nothing written.
 local s, err = state()
 if not s then return redis.error_reply(err) end
--- Numbers are grouped by bucket without a table each: head[bkey] is the first number's
--- place in ARGV, nxt[a] the next one's in the same bucket.
-local head, nxt, last, order, seen = {}, {}, {}, {}, {}
-for a = 1, #ARGV, 2 do
-  local digits = ARGV[a]
-  if not seen[digits] then -- a number named twice is removed once
-    seen[digits] = true
-    local bkey = bucketKey(digits, s.L, s.p)
-    if head[bkey] then
-      nxt[last[bkey]] = a
-    else
-      head[bkey] = a
-      order[#order + 1] = bkey
+-- consider notes a number found with its record: delKey/delField list the bucket
+-- fields to delete (the fields of a bucket read together next to each other);
+-- gone[block] their log slots.
+local removed, delKey, delField, gone, blk, bs = 0, {}, {}, {}, -1, nil
+local function consider(bkey, digits, want, rec)
+  if not rec then return end
+  local seq = nil
+  if #rec >= 5 then seq = seqOf(rec) end
+  if want ~= '' and tonumber(want) ~= seq then return end
+  delKey[#delKey + 1] = bkey
+  delField[#delField + 1] = digits
+  removed = removed + 1
+  if seq then
+    if floor(seq / BLOCK) ~= blk then
+      blk = floor(seq / BLOCK)
+      bs = itoa(blk)
     end
-    last[bkey] = a
+    local g = gone[bs]
+    if not g then g = {offs = {}, digits = {}}; gone[bs] = g end
+    g.offs[#g.offs + 1] = itoa(seq % BLOCK)
+    g.digits[#g.digits + 1] = digits
   end
 end
-local removed, drop, gone, blk, bs = 0, {}, {}, -1, nil
-for _, bkey in ipairs(order) do
-  local fields, at = {}, {}
-  local a = head[bkey]
-  while a do
-    fields[#fields + 1] = ARGV[a]
-    at[#at + 1] = a
-    a = nxt[a]
-  end
-  local recs = hmgetMany(bkey, fields)
-  local del = {}
-  for j = 1, #fields do
-    local rec, digits, want = recs[j], fields[j], ARGV[at[j] + 1]
-    if rec then
-      local seq = nil
-      if #rec >= 5 then seq = seqOf(rec) end
-      if want == '' or tonumber(want) == seq then
-        del[#del + 1] = digits
-        if seq then
-          if floor(seq / BLOCK) ~= blk then
-            blk = floor(seq / BLOCK)
-            bs = itoa(blk)
-          end
-          local g = gone[bs]
-          if not g then g = {offs = {}, digits = {}}; gone[bs] = g end
-          g.offs[#g.offs + 1] = itoa(seq % BLOCK)
-          g.digits[#g.digits + 1] = digits
-        end
-        removed = removed + 1
+-- While the table has fewer buckets than the call has numbers, numbers that share a
+-- bucket are read with one HMGET (grouped without a table each: head[bkey] is the first
+-- number's place in ARGV, nxt[a] the next one's in the same bucket); otherwise they
+-- seldom do, and each is read with its own HGET. A number named twice is removed once.
+local seen = {}
+if 2 ^ s.L + s.p < #ARGV / 2 then
+  local head, nxt, last, order = {}, {}, {}, {}
+  for a = 1, #ARGV, 2 do
+    local digits = ARGV[a]
+    if not seen[digits] then
+      seen[digits] = true
+      local bkey = bucketKey(digits, s.L, s.p)
+      if head[bkey] then
+        nxt[last[bkey]] = a
+      else
+        head[bkey] = a
+        order[#order + 1] = bkey
       end
+      last[bkey] = a
     end
   end
-  if #del > 0 then drop[bkey] = del end
+  for _, bkey in ipairs(order) do
+    local fields, at, a = {}, {}, head[bkey]
+    while a do
+      fields[#fields + 1] = ARGV[a]
+      at[#at + 1] = a
+      a = nxt[a]
+    end
+    local recs = hmgetMany(bkey, fields)
+    for j = 1, #fields do consider(bkey, fields[j], ARGV[at[j] + 1], recs[j]) end
+  end
+else
+  for a = 1, #ARGV, 2 do
+    local digits = ARGV[a]
+    if not seen[digits] then
+      seen[digits] = true
+      local bkey = bucketKey(digits, s.L, s.p)
+      consider(bkey, digits, ARGV[a + 1], redis.call('HGET', bkey, digits))
+    end
+  end
 end
 -- A log slot goes only if it names the number (foreign data may say otherwise); the
 -- count n follows the slots, as the counts do.
@@ -79,9 +91,13 @@ if any then
   counts, cerr = countsRead(blocks)
   if not counts then return redis.error_reply(cerr) end
 end
--- the writes
-for _, bkey in ipairs(order) do
-  if drop[bkey] then hdelMany(bkey, drop[bkey]) end
+-- the writes: the fields of a bucket read together in one HDEL (at most 200 a command)
+local i = 1
+while i <= #delKey do
+  local j = i
+  while j < #delKey and j - i < 199 and delKey[j + 1] == delKey[i] do j = j + 1 end
+  redis.call('HDEL', delKey[i], unpack(delField, i, j))
+  i = j + 1
 end
 if any then
   local total = 0
