@@ -82,9 +82,11 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 // creation time, and reports which were added (false: already listed, left
 // unchanged). It sets each added entry's ID, Seq and CreatedAt to what it wrote, and
 // for a number listed already, ID and Seq to those of the entry that stays. The
-// numbers go in scripts of WriteChunk, all sent in one pipeline; each script checks
-// what could fail before its first write, so every number in it is written with its
-// record, log slot and counts, or none is (short of Redis reaching its memory limit).
+// numbers go in scripts of WriteChunk, all sent in one pipeline; each script reads and
+// checks what could fail before its first write (and deletes again the bucket fields it
+// wrote if a number's bucket key turns out to be of another type), so every number in
+// it is written with its record, log slot and counts, or none is (short of Redis
+// reaching its memory limit). Entries without metadata travel as their digits alone.
 // When Redis fails part-way, earlier scripts stay written (adding again is harmless)
 // and the flags say which numbers are known to have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
@@ -93,15 +95,30 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
 	for lo := 0; lo < len(entries); lo += WriteChunk {
 		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
-		args := make([]any, 0, 2+4*len(chunk))
-		args = append(args, ts, epoch)
+		plain := true // no entry has metadata: the script takes the digits alone
+		for i := range chunk {
+			if e := &chunk[i]; e.Type != "" || e.BatchID != "" || e.RequestUUID != "" {
+				plain = false
+				break
+			}
+		}
+		args := make([]any, 0, 3+4*len(chunk))
+		if plain {
+			args = append(args, ts, epoch, "1")
+		} else {
+			args = append(args, ts, epoch, "4")
+		}
 		for i := range chunk {
 			e := &chunk[i]
 			d, err := digits(e.Number)
 			if err != nil {
 				return nil, err
 			}
-			args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID))
+			if plain {
+				args = append(args, d)
+			} else {
+				args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID))
+			}
 		}
 		batches = append(batches, args)
 	}

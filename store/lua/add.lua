@@ -2,39 +2,32 @@
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] createdAt: 6 bytes, big-endian Unix milliseconds
 -- ARGV[2] an epoch for the org's data, used if the org has none yet
--- ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 3, 7, ...: a number's E.164 digits
---         without "+", its type, its batchId, its requestUUID part (record.go)
--- Reply: one integer per number: its new sequence number, or, when it was listed
--- already, minus the sequence number of its entry (0 if its record is unreadable).
--- Each new number gets its bucket field, its log slot and its Fenwick count together;
--- the table grows by a bucket whenever the mean load passes LOAD.
+-- ARGV[3] "4": ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 4, 8, ...: a number's
+--         E.164 digits without "+", its type, its batchId, its requestUUID part
+--         (record.go); "1": ARGV[i] for i = 4, 5, ...: the digits of numbers that have
+--         none of the three (a shorter call when no entry has metadata)
+-- Reply: one integer per number: its new sequence number; when it was listed already,
+--         minus the sequence number of its entry (0 if its record is unreadable); 0 when
+--         it was named earlier in the same call.
+-- Each new number gets its bucket field, its log slot and its counts together, and the
+-- table grows by a bucket whenever the mean load passes LOAD. A script's writes are not
+-- undone when it fails part-way, so it reads and checks all it can first (dictionary,
+-- counts, the types of the keys it will write), and a number's bucket key, which only
+-- the write itself checks, is written with redis.pcall: if one fails, the fields this
+-- script wrote before it are deleted again and nothing else has been written yet.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local L, p, n, seq = s.L, s.p, s.n, s.seq
-if seq + (#ARGV - 2) / 4 > MAXG * GROUP * BLOCK - 1 then
+local W = tonumber(ARGV[3])
+if W ~= 1 and W ~= 4 or (#ARGV - 3) % W ~= 0 then return redis.error_reply('ERR add: bad arguments') end
+local count = (#ARGV - 3) / W
+if seq + count > MAXG * GROUP * BLOCK - 1 then
   return redis.error_reply('DNCFULL the org has used all its sequence numbers')
 end
-
--- The dictionary gains a text only when a new number needs it: adding numbers that are
--- all listed already writes nothing.
-local known = {}   -- text -> its index, or false when the dictionary lacks it
-local function find(text)
-  if text == '' then return 0 end
-  local i = known[text]
-  if i == nil then
-    i = redis.call('HGET', DICT, 's' .. text)
-    if i then i = tonumber(i) else i = false end
-    known[text] = i
-  end
-  return i
-end
-local function intern(text)
-  local i = find(text)
-  if i then return i end
-  i = redis.call('HINCRBY', META, 'dict', 1)
-  redis.call('HSET', DICT, 's' .. text, i, 'i' .. i, text)
-  known[text] = i
-  return i
+-- meta returns the type, batchId and requestUUID part of the number at ARGV[a].
+local function meta(a)
+  if W == 1 then return '', '', '' end
+  return ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
 end
 
 -- split moves the entries of bucket p that belong to bucket p + 2^L there. Both then
@@ -43,9 +36,9 @@ end
 -- digits (foreign data) stay where they are.
 local function split()
   local m = 2 ^ L
-  local src, dst = BASE .. 'b:' .. p, BASE .. 'b:' .. (p + m)
+  local src, dst, depth = BUCKET .. itoa(p), BUCKET .. itoa(p + m), itoa(L + 1)
   local kv = redis.call('HGETALL', src)
-  local fields, moved = {}, {'~d', L + 1}
+  local fields, moved = {}, {'~d', depth}
   for j = 1, #kv, 2 do
     local f = kv[j]
     if f == '~e' then
@@ -59,80 +52,200 @@ local function split()
   end
   hsetMany(dst, moved)
   hdelMany(src, fields)
-  redis.call('HSET', src, '~d', L + 1)
+  redis.call('HSET', src, '~d', depth)
   p = p + 1
   if p == m then L, p = L + 1, 0 end
 end
 
--- Nothing may fail once the first number is written (a script's writes are not undone
--- on an error): the dictionary's room, and the type of every key the numbers or the
--- splits they cause can write, are checked first.
+-- The dictionary: every distinct text the numbers name, read in one HMGET. A text it
+-- lacks is added only when a new number needs it (adding numbers that are all listed
+-- already writes nothing), and there must be room for all of them.
+local index, dictTop = {[''] = 0}, nil -- text -> its index, or false when the dictionary lacks it
 do
-  local texts, room = {}, 0
-  for a = 3, #ARGV, 4 do
-    for _, t in ipairs({ARGV[a + 1], ARGV[a + 2], string.byte(ARGV[a + 3], 1) == 3 and string.sub(ARGV[a + 3], 2) or ''}) do
-      if t ~= '' and not texts[t] then texts[t] = true; room = room + 1 end
+  local texts, fields = {}, {}
+  local function note(t)
+    if index[t] == nil then
+      index[t] = false
+      texts[#texts + 1] = t
+      fields[#fields + 1] = 's' .. t
     end
   end
-  if tonumber(redis.call('HGET', META, 'dict') or '0') + room > 16777215 then
-    return redis.error_reply('DNCFULL the org\'s dictionary of types and batch ids is full')
+  for a = 4, #ARGV, W do
+    if W == 1 then break end
+    note(ARGV[a + 1])
+    note(ARGV[a + 2])
+    if string.byte(ARGV[a + 3], 1) == 3 then note(string.sub(ARGV[a + 3], 2)) end
   end
-  local keys, bp, bL = {}, p, L
-  for a = 3, #ARGV, 4 do keys[bucketKey(ARGV[a], L, p)] = true end
-  for _ = 0, math.floor((#ARGV - 2) / 4 / LOAD) + 1 do -- the splits this call can cause
-    keys[BASE .. 'b:' .. bp] = true
-    keys[BASE .. 'b:' .. (bp + 2 ^ bL)] = true
+  local missing = 0
+  if #fields > 0 then
+    local v = hmgetMany(DICT, fields)
+    for j, t in ipairs(texts) do
+      if v[j] then
+        index[t] = tonumber(v[j])
+        if not index[t] then return redis.error_reply('DNCCORRUPT ' .. DICT .. ' field s' .. t .. ' holds ' .. v[j]) end
+      else
+        missing = missing + 1
+      end
+    end
+  end
+  if missing > 0 then
+    local top = redis.call('HGET', META, 'dict')
+    dictTop = tonumber(top or '0')
+    if not dictTop then return redis.error_reply('DNCCORRUPT ' .. META .. ' field dict holds ' .. top) end
+    if dictTop + missing > 16777215 then
+      return redis.error_reply('DNCFULL the org\'s dictionary of types and batch ids is full')
+    end
+  end
+end
+
+-- The keys' types: every bucket the splits this call can cause read or write (as many
+-- as if every number were new), and the log blocks its sequence numbers can fall in.
+-- While the table has fewer buckets than the call has numbers, many numbers share a
+-- bucket: every bucket is checked here, and the table splits as the numbers go in, so
+-- that no bucket outgrows a listpack. Otherwise the numbers go in first, the splits
+-- follow, and a bucket key of another type fails its number's write, undone then.
+local inline = 2 ^ L + p < count
+do
+  local keys = {}
+  local bp, bL = p, L
+  while n + count > LOAD * (2 ^ bL + bp) do
+    keys[BUCKET .. itoa(bp)] = true
+    keys[BUCKET .. itoa(bp + 2 ^ bL)] = true
     bp = bp + 1
     if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
   end
+  if inline then
+    for b = 0, 2 ^ L + p - 1 do keys[BUCKET .. itoa(b)] = true end
+  end
+  for blk = floor((seq + 1) / BLOCK), floor((seq + count) / BLOCK) do keys[logKey(blk)] = true end
   for k in pairs(keys) do
     local t = redis.call('TYPE', k).ok
     if t ~= 'hash' and t ~= 'none' then
-      return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a bucket')
+      return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a hash')
     end
   end
 end
+
+-- The counts that the new numbers' log blocks can change.
+local counts
+do
+  local blocks = {}
+  for blk = floor((seq + 1) / BLOCK), floor((seq + count) / BLOCK) do blocks[itoa(blk)] = true end
+  local cerr
+  counts, cerr = countsRead(blocks)
+  if not counts then return redis.error_reply(cerr) end
+end
+
+local created = not s.v
 create(s, ARGV[2])
 
--- the log slots of new numbers, written one HSET per block
-local slots, slotBlk = {}, nil
-local function flush()
-  if #slots > 0 then redis.call('HSET', logKey(slotBlk), unpack(slots)) end
-  slots = {}
+local ts, packed = ARGV[1], {}
+local function pk(i) -- pack3, remembered
+  local v = packed[i]
+  if not v then v = pack3(i); packed[i] = v end
+  return v
 end
 
-local out, delta, first = {}, {}, seq + 1
-for a = 3, #ARGV, 4 do
-  local digits, u = ARGV[a], ARGV[a + 3]
-  local long = string.byte(u, 1) == 3 and string.sub(u, 2)
-  local bkey, new = bucketKey(digits, L, p), 0
-  local t, b, l = find(ARGV[a + 1]), find(ARGV[a + 2]), long and find(long)
-  if t and b and (l or not long) then
-    if long then u = '\3' .. pack3(l) end
-    new = redis.call('HSETNX', bkey, digits, pack5(seq + 1) .. ARGV[1] .. pack3(t) .. pack3(b) .. u)
-  elseif not redis.call('HGET', bkey, digits) then
-    if long then u = '\3' .. pack3(intern(long)) end
-    local rec = pack5(seq + 1) .. ARGV[1] .. pack3(intern(ARGV[a + 1])) .. pack3(intern(ARGV[a + 2])) .. u
-    new = redis.call('HSET', bkey, digits, rec)
+-- written lists the bucket fields written so far (key, field, ...): undo deletes them.
+local written = {}
+local function undo(key, msg)
+  for j = #written - 1, 1, -2 do redis.call('HDEL', written[j], written[j + 1]) end
+  if created then redis.call('DEL', META, BASE .. 'b:0') end
+  if string.find(msg, '^WRONGTYPE') then msg = 'DNCCORRUPT ' .. key .. ': ' .. msg end
+  return redis.error_reply(msg)
+end
+
+-- pending: new numbers whose record names a text the dictionary lacks; they are
+-- written (and the texts added) once no write can fail any more, before the next split.
+local pending, claimed = {}, {} -- claimed: the digits of the pending numbers
+local function intern(text)
+  local i = index[text]
+  if i then return i end
+  dictTop = dictTop + 1
+  local s = itoa(dictTop)
+  redis.call('HSET', DICT, 's' .. text, s, 'i' .. s, text)
+  index[text] = dictTop
+  return dictTop
+end
+local function flushPending()
+  for _, q in ipairs(pending) do
+    local t, b, u = meta(q.a)
+    if string.byte(u, 1) == 3 then u = '\3' .. pk(intern(string.sub(u, 2))) end
+    local rec = pack5(q.seq) .. ts .. pk(intern(t)) .. pk(intern(b)) .. u
+    redis.call('HSET', q.bkey, ARGV[q.a], rec)
   end
-  if new == 1 then
+  pending, claimed = {}, {}
+end
+
+-- A number named twice in one call is added once, the first time: the second HSETNX
+-- finds it; one still pending (its record not yet written) is claimed.
+local out, slots, blk, kv = {}, {}, -1, nil
+local plain = ts .. pk(0) .. pk(0) -- the record's tail when it has no metadata
+for a = 4, #ARGV, W do
+  local digits, new, bkey = ARGV[a], false, nil
+  if not claimed[digits] then
+    bkey = bucketKey(digits, L, p)
+    local tail, t, b, u, l = plain, 0, 0, '', true
+    if W == 4 then
+      t, b, u = index[ARGV[a + 1]], index[ARGV[a + 2]], ARGV[a + 3]
+      if string.byte(u, 1) == 3 then
+        l = index[string.sub(u, 2)]
+        if l then u = '\3' .. pk(l) end
+      end
+      if t and b and l then tail = ts .. pk(t) .. pk(b) .. u end
+    end
+    if t and b and l then
+      local r = redis.pcall('HSETNX', bkey, digits, pack5(seq + 1) .. tail)
+      if type(r) == 'table' then return undo(bkey, r.err) end
+      if r == 1 then
+        new = true
+        written[#written + 1] = bkey
+        written[#written + 1] = digits
+      end
+    else
+      local r = redis.pcall('HEXISTS', bkey, digits)
+      if type(r) == 'table' then return undo(bkey, r.err) end
+      if r == 0 then
+        new = true
+        pending[#pending + 1] = {a = a, bkey = bkey, seq = seq + 1}
+        claimed[digits] = true
+      end
+    end
+  end
+  if new then
     seq, n = seq + 1, n + 1
-    local blk = math.floor(seq / BLOCK)
-    if blk ~= slotBlk then flush(); slotBlk = blk end
-    slots[#slots + 1] = seq % BLOCK
-    slots[#slots + 1] = digits
+    if floor(seq / BLOCK) ~= blk then
+      blk = floor(seq / BLOCK)
+      kv = {}
+      slots[itoa(blk)] = kv
+    end
+    kv[#kv + 1] = itoa(seq % BLOCK)
+    kv[#kv + 1] = digits
     out[#out + 1] = seq
-    while n > LOAD * (2 ^ L + p) do split() end
-  else
+    if inline and n > LOAD * (2 ^ L + p) then
+      flushPending()
+      repeat split() until n <= LOAD * (2 ^ L + p)
+    end
+  elseif bkey then -- listed already: the entry that stays
     local rec = redis.call('HGET', bkey, digits) or ''
     if #rec >= 5 then out[#out + 1] = -unpackBE(rec, 1, 5) else out[#out + 1] = 0 end
+  else
+    out[#out + 1] = 0
   end
 end
-flush()
-for blk = math.floor(first / BLOCK), math.floor(seq / BLOCK) do
-  local lo, hi = math.max(first, blk * BLOCK), math.min(seq, (blk + 1) * BLOCK - 1)
-  if hi >= lo then delta[tostring(blk)] = hi - lo + 1 end
+flushPending()
+while n > LOAD * (2 ^ L + p) do split() end
+
+-- the log slots of the new numbers, one HSET a block, and the counts
+local delta = {}
+for b, slotKV in pairs(slots) do
+  hsetMany(logKey(b), slotKV)
+  delta[b] = #slotKV / 2
 end
-redis.call('HSET', META, 'v', VERSION, 'L', L, 'p', p, 'n', n, 'seq', seq)
-counted(delta)
+if dictTop then
+  redis.call('HSET', META, 'v', VERSION, 'L', itoa(L), 'p', itoa(p), 'n', itoa(n), 'seq', itoa(seq), 'dict', itoa(dictTop))
+else
+  redis.call('HSET', META, 'v', VERSION, 'L', itoa(L), 'p', itoa(p), 'n', itoa(n), 'seq', itoa(seq))
+end
+countsWrite(counts, delta)
 return out

@@ -15,23 +15,54 @@ local MAXG = 4194304       -- 2^22 groups: 2^36 sequence numbers
 local LOAD = 16            -- mean entries per bucket that makes the table grow
 local P, HA, HB = 2147483647, 386342957, 50331653
 
+local floor = math.floor
+
+-- itoa spells a whole number x >= 0 in decimal, as tostring does for one below 10^14,
+-- in a fraction of its time: tostring, and redis.call's own conversion of a number
+-- argument, go through sprintf, which costs about 2 µs; the keys and fields a write
+-- names for each number are spelled here instead, two digits at a time.
+local D2 = {[0] =
+  '00', '01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19',
+  '20', '21', '22', '23', '24', '25', '26', '27', '28', '29', '30', '31', '32', '33', '34', '35', '36', '37', '38', '39',
+  '40', '41', '42', '43', '44', '45', '46', '47', '48', '49', '50', '51', '52', '53', '54', '55', '56', '57', '58', '59',
+  '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79',
+  '80', '81', '82', '83', '84', '85', '86', '87', '88', '89', '90', '91', '92', '93', '94', '95', '96', '97', '98', '99'}
+local D1 = {[0] = '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
+local function itoa(x)
+  if x < 10 then return D1[x] end
+  if x < 100 then return D2[x] end
+  if x < 10000 then
+    local a = floor(x / 100)
+    return itoa(a) .. D2[x - a * 100]
+  end
+  local a = floor(x / 10000)
+  local r = x - a * 10000
+  local b = floor(r / 100)
+  return itoa(a) .. D2[b] .. D2[r - b * 100]
+end
+
 -- hash of a number's digits, in [0, P): exact in Lua's doubles (every product < 2^53).
 local function hash(digits)
   local n = tonumber(digits)
-  local hi = math.floor(n / 100000000)
+  local hi = floor(n / 100000000)
   local lo = n - hi * 100000000
   return (hi * HA % P + lo * HB % P) % P
 end
 
 -- the bucket of a number in a linear hash table of level L and split pointer p.
+local BUCKET = BASE .. 'b:'
 local function bucketKey(digits, L, p)
   local h, m = hash(digits), 2 ^ L
   local b = h % m
   if b < p then b = h % (2 * m) end
-  return BASE .. 'b:' .. b
+  return BUCKET .. itoa(b)
 end
 
-local function logKey(blk) return BASE .. 'l:' .. blk end
+local LOG = BASE .. 'l:'
+local function logKey(blk)
+  if type(blk) == 'number' then blk = itoa(blk) end
+  return LOG .. blk
+end
 
 -- pack3 and pack5 write n as 3 or 5 big-endian bytes.
 local function pack3(n)
@@ -41,15 +72,21 @@ local function pack3(n)
 end
 
 local function pack5(n)
-  local hi = math.floor(n / 16777216)
-  local lo = n - hi * 16777216
-  return string.char(math.floor(hi / 256), hi % 256) .. pack3(lo)
+  local a = floor(n / 4294967296)
+  local b = n - a * 4294967296
+  return string.char(a, floor(b / 16777216), floor(b / 65536) % 256, floor(b / 256) % 256, b % 256)
 end
 
 local function unpackBE(s, i, j)
   local v = 0
-  for k = i, j do v = v * 256 + string.byte(s, k) end
+  for _, c in ipairs({string.byte(s, i, j)}) do v = v * 256 + c end
   return v
+end
+
+-- seqOf returns the sequence number at the head of a record (at least 5 bytes).
+local function seqOf(rec)
+  local a, b, c, d, e = string.byte(rec, 1, 5)
+  return (((a * 256 + b) * 256 + c) * 256 + d) * 256 + e
 end
 
 -- state reads the org's meta hash. An org whose data is of another layout version (or
@@ -126,51 +163,132 @@ local function dictOf(rec, out, seen)
   end
 end
 
--- lowbit returns the lowest set bit of i > 0 (plain arithmetic: no bit library needed).
-local function lowbit(i)
-  local b = 1
-  while i % (2 * b) == 0 do b = 2 * b end
-  return b
+-- Counts of live entries: each log block's in its group's hash <base>g:<group> (block
+-- offset in the group -> count), each group's in the Fenwick hash: its total in field
+-- "t<group>" and the tree's nodes (numeric fields, the groups are its leaves). A write
+-- reads every count it will change (countsRead) before its first write, so a count that
+-- is not a number stops it with nothing written, and then writes each changed field
+-- once (countsWrite): one HMGET and one HSET a hash, not one HINCRBY a field. Tables are
+-- keyed by strings: a Lua table keyed by large integers may grow an array part that large.
+
+-- fenPath returns the Fenwick fields of group g: the tree's nodes from its leaf up
+-- (plain arithmetic: no bit library needed).
+local POW2 = {'1', '2', '4', '8', '16', '32', '64', '128', '256', '512', '1024', '2048', '4096', '8192', '16384', '32768', '65536', '131072', '262144', '524288', '1048576', '2097152', '4194304'} -- POW2[e + 1] is 2^e as text
+local function fenPath(g)
+  local path, i, b, e = {}, g + 1, 1, 0
+  while i % (2 * b) == 0 do b, e = 2 * b, e + 1 end
+  while i <= MAXG do
+    if i == b then path[#path + 1] = POW2[e + 1] else path[#path + 1] = itoa(i) end
+    i = i + b
+    while i % (2 * b) == 0 do b, e = 2 * b, e + 1 end -- b, the lowest bit of i, only grows
+  end
+  return path
 end
 
--- fenwick adds delta[g] to the live count of each group g of log blocks (the tree's
--- leaves). Tables are keyed by strings: a Lua table keyed by large integers may grow
--- an array part that large.
-local function fenwick(delta)
-  local nodes = {}
-  for g, d in pairs(delta) do
-    if d ~= 0 then
-      local i = tonumber(g) + 1
-      while i <= MAXG do
-        local k = tostring(i)
-        nodes[k] = (nodes[k] or 0) + d
-        i = i + lowbit(i)
+-- hmgetMany reads fields of key in commands of at most 200 fields.
+local function hmgetMany(key, fields)
+  local out = {}
+  for i = 1, #fields, 200 do
+    local v = redis.call('HMGET', key, unpack(fields, i, math.min(i + 199, #fields)))
+    for j = 1, #v do out[i + j - 1] = v[j] end
+  end
+  return out
+end
+
+-- spellCount spells a count for a write: itoa, or tostring for the negative counts only
+-- foreign data can cause.
+local function spellCount(x)
+  if x >= 0 then return itoa(x) end
+  return tostring(x)
+end
+
+-- countsRead reads the counts of the given log blocks (a set of block numbers as
+-- strings) and of their groups, or returns nil and an error when one is not an integer.
+local function countsRead(blocks)
+  local c = {groups = {}, fen = {}}
+  local fields, seen = {}, {}
+  for blk in pairs(blocks) do
+    local b = tonumber(blk)
+    local g = itoa(floor(b / GROUP))
+    local grp = c.groups[g]
+    if not grp then
+      grp = {offs = {}, val = {}, new = {}, path = fenPath(tonumber(g))}
+      c.groups[g] = grp
+      for _, f in ipairs(grp.path) do
+        if not seen[f] then seen[f] = true; fields[#fields + 1] = f end
       end
+      fields[#fields + 1] = 't' .. g
+    end
+    grp.offs[#grp.offs + 1] = itoa(b % GROUP)
+  end
+  local function num(v, where)
+    local x = tonumber(v or '0')
+    if not x or x ~= floor(x) then return nil, 'DNCCORRUPT ' .. where .. ' holds ' .. tostring(v) .. ', not a count' end
+    return x
+  end
+  for g, grp in pairs(c.groups) do
+    local v = hmgetMany(BASE .. 'g:' .. g, grp.offs)
+    for j, o in ipairs(grp.offs) do
+      local x, err = num(v[j], BASE .. 'g:' .. g .. ' field ' .. o)
+      if not x then return nil, err end
+      grp.val[o] = x
     end
   end
-  for i, d in pairs(nodes) do
-    if d ~= 0 and redis.call('HINCRBY', FEN, i, d) == 0 then redis.call('HDEL', FEN, i) end
+  if #fields > 0 then
+    local v = hmgetMany(FEN, fields)
+    for j, f in ipairs(fields) do
+      local x, err = num(v[j], FEN .. ' field ' .. f)
+      if not x then return nil, err end
+      c.fen[f] = x
+    end
   end
+  return c
 end
 
--- counted adds delta[blk] to the live count of each log block blk: in its group's
--- hash <base>g:<group> (block offset in the group -> count), in the group's total (the
--- Fenwick hash's field "t<group>", beside its numeric nodes), and in the Fenwick tree.
-local function counted(delta)
-  local groups = {}
+-- countsWrite adds delta[blk] to the live count of each log block blk (all of them read
+-- by countsRead into c), to its group's total and to the Fenwick tree; a count that
+-- reaches 0 is deleted.
+local function countsWrite(c, delta)
+  local sums, nodes = {}, {}
   for blk, d in pairs(delta) do
     if d ~= 0 then
       local b = tonumber(blk)
-      local g = math.floor(b / GROUP)
-      local key = BASE .. 'g:' .. g
-      if redis.call('HINCRBY', key, b % GROUP, d) == 0 then redis.call('HDEL', key, b % GROUP) end
-      groups[tostring(g)] = (groups[tostring(g)] or 0) + d
+      local g, o = itoa(floor(b / GROUP)), itoa(b % GROUP)
+      local grp = c.groups[g]
+      grp.val[o] = grp.val[o] + d
+      grp.new[o] = true
+      sums[g] = (sums[g] or 0) + d
     end
   end
-  for g, d in pairs(groups) do
-    if d ~= 0 and redis.call('HINCRBY', FEN, 't' .. g, d) == 0 then redis.call('HDEL', FEN, 't' .. g) end
+  local function put(key, vals, changed)
+    local set, del = {}, {}
+    for f in pairs(changed) do
+      if vals[f] == 0 then
+        del[#del + 1] = f
+      else
+        set[#set + 1] = f
+        set[#set + 1] = spellCount(vals[f])
+      end
+    end
+    if #set > 0 then hsetMany(key, set) end
+    if #del > 0 then hdelMany(key, del) end
   end
-  fenwick(groups)
+  for g, grp in pairs(c.groups) do put(BASE .. 'g:' .. g, grp.val, grp.new) end
+  for g, d in pairs(sums) do
+    if d ~= 0 then
+      local t = 't' .. g
+      nodes[t] = (nodes[t] or 0) + d
+      for _, k in ipairs(c.groups[g].path) do nodes[k] = (nodes[k] or 0) + d end
+    end
+  end
+  local changed = {}
+  for f, d in pairs(nodes) do
+    if d ~= 0 then
+      c.fen[f] = c.fen[f] + d
+      changed[f] = true
+    end
+  end
+  put(FEN, c.fen, changed)
 end
 
 -- assigned returns how many sequence numbers in [lo, hi] have been given out when the

@@ -4,44 +4,108 @@
 --         (remove it whatever its entry) or a sequence number (remove it only if its
 --         entry has that sequence number: delete by id)
 -- Reply: how many numbers were removed.
+-- It reads everything it needs (records, log slots, counts) before its first write, so
+-- a key of another type or a count that is not a number fails it with nothing written.
 local s, err = state()
 if not s then return redis.error_reply(err) end
-local removed, delta, gone = 0, {}, {}
-for a = 1, #ARGV, 2 do
-  local digits, want = ARGV[a], ARGV[a + 1]
-  local bkey = bucketKey(digits, s.L, s.p)
-  local rec = redis.call('HGET', bkey, digits)
-  if rec then
-    local seq = nil
-    if #rec >= 5 then seq = unpackBE(rec, 1, 5) end
-    if want == '' or tonumber(want) == seq then
-      redis.call('HDEL', bkey, digits)
-      if seq then
-        local blk = tostring(math.floor(seq / BLOCK))
-        gone[blk] = gone[blk] or {offs = {}, digits = {}}
-        table.insert(gone[blk].offs, seq % BLOCK)
-        table.insert(gone[blk].digits, digits)
+-- consider notes a number found with its record: delKey/delField list the bucket
+-- fields to delete (the fields of a bucket read together next to each other);
+-- gone[block] their log slots.
+local removed, delKey, delField, gone, blk, bs = 0, {}, {}, {}, -1, nil
+local function consider(bkey, digits, want, rec)
+  if not rec then return end
+  local seq = nil
+  if #rec >= 5 then seq = seqOf(rec) end
+  if want ~= '' and tonumber(want) ~= seq then return end
+  delKey[#delKey + 1] = bkey
+  delField[#delField + 1] = digits
+  removed = removed + 1
+  if seq then
+    if floor(seq / BLOCK) ~= blk then
+      blk = floor(seq / BLOCK)
+      bs = itoa(blk)
+    end
+    local g = gone[bs]
+    if not g then g = {offs = {}, digits = {}}; gone[bs] = g end
+    g.offs[#g.offs + 1] = itoa(seq % BLOCK)
+    g.digits[#g.digits + 1] = digits
+  end
+end
+-- While the table has fewer buckets than the call has numbers, numbers that share a
+-- bucket are read with one HMGET (grouped without a table each: head[bkey] is the first
+-- number's place in ARGV, nxt[a] the next one's in the same bucket); otherwise they
+-- seldom do, and each is read with its own HGET. A number named twice is removed once.
+local seen = {}
+if 2 ^ s.L + s.p < #ARGV / 2 then
+  local head, nxt, last, order = {}, {}, {}, {}
+  for a = 1, #ARGV, 2 do
+    local digits = ARGV[a]
+    if not seen[digits] then
+      seen[digits] = true
+      local bkey = bucketKey(digits, s.L, s.p)
+      if head[bkey] then
+        nxt[last[bkey]] = a
+      else
+        head[bkey] = a
+        order[#order + 1] = bkey
       end
-      removed = removed + 1
+      last[bkey] = a
+    end
+  end
+  for _, bkey in ipairs(order) do
+    local fields, at, a = {}, {}, head[bkey]
+    while a do
+      fields[#fields + 1] = ARGV[a]
+      at[#at + 1] = a
+      a = nxt[a]
+    end
+    local recs = hmgetMany(bkey, fields)
+    for j = 1, #fields do consider(bkey, fields[j], ARGV[at[j] + 1], recs[j]) end
+  end
+else
+  for a = 1, #ARGV, 2 do
+    local digits = ARGV[a]
+    if not seen[digits] then
+      seen[digits] = true
+      local bkey = bucketKey(digits, s.L, s.p)
+      consider(bkey, digits, ARGV[a + 1], redis.call('HGET', bkey, digits))
     end
   end
 end
 -- A log slot goes only if it names the number (foreign data may say otherwise); the
--- count n follows the slots, as the Fenwick tree does.
-local slots = 0
+-- count n follows the slots, as the counts do.
+local slots, delta, blocks, any = {}, {}, {}, false
 for blk, g in pairs(gone) do
-  local named = redis.call('HMGET', logKey(blk), unpack(g.offs))
-  local drop = {}
+  local named = hmgetMany(logKey(blk), g.offs)
+  local offs = {}
   for j, d in ipairs(g.offs) do
-    if named[j] == g.digits[j] then drop[#drop + 1] = d end
+    if named[j] == g.digits[j] then offs[#offs + 1] = d end
   end
-  if #drop > 0 then
-    local n = redis.call('HDEL', logKey(blk), unpack(drop))
-    delta[blk], slots = -n, slots + n
+  if #offs > 0 then
+    slots[blk], delta[blk], blocks[blk], any = offs, -#offs, true, true
   end
 end
-if slots > 0 then
-  redis.call('HSET', META, 'n', math.max(0, s.n - slots))
-  counted(delta)
+local counts
+if any then
+  local cerr
+  counts, cerr = countsRead(blocks)
+  if not counts then return redis.error_reply(cerr) end
+end
+-- the writes: the fields of a bucket read together in one HDEL (at most 200 a command)
+local i = 1
+while i <= #delKey do
+  local j = i
+  while j < #delKey and j - i < 199 and delKey[j + 1] == delKey[i] do j = j + 1 end
+  redis.call('HDEL', delKey[i], unpack(delField, i, j))
+  i = j + 1
+end
+if any then
+  local total = 0
+  for blk, offs in pairs(slots) do
+    hdelMany(logKey(blk), offs)
+    total = total + #offs
+  end
+  redis.call('HSET', META, 'n', itoa(math.max(0, s.n - total)))
+  countsWrite(counts, delta)
 end
 return removed

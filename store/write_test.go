@@ -1,0 +1,290 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dncguard/dncguard/internal/numgen"
+	"github.com/dncguard/dncguard/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// tableOf reads the org's bucket table level and split pointer behind the store's back.
+func tableOf(t *testing.T, rdb *redis.Client, org string) (L, p int64) {
+	t.Helper()
+	m, err := rdb.HMGet(ctxT(t), Base(DefaultPrefix, org)+"meta", "L", "p").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, _ = strconv.ParseInt(fmt.Sprint(m[0]), 10, 64)
+	p, _ = strconv.ParseInt(fmt.Sprint(m[1]), 10, 64)
+	return L, p
+}
+
+func plainEntries(numbers []string) []Entry {
+	es := make([]Entry, len(numbers))
+	for i, n := range numbers {
+		es[i].Number = n
+	}
+	return es
+}
+
+// TestAddAllOrNothing: a write script whose chunk meets a bucket key of another type, a
+// count that is not a number, or a dictionary index that is not one fails with
+// ErrBadReply and leaves Redis exactly as it was, whether the table is small (every
+// bucket checked first, splits as the numbers go in) or large (numbers written first,
+// undone on the failure, splits after), with and without metadata.
+func TestAddAllOrNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		for _, tc := range []struct {
+			name   string
+			listed int // numbers listed before: the table's size
+			meta   bool
+			spoil  string // "bucket", "count" or "dict"
+		}{
+			{"small table, foreign bucket", 40, false, "bucket"},
+			{"large table, foreign bucket", 3000, false, "bucket"},
+			{"large table, foreign bucket, metadata", 3000, true, "bucket"},
+			{"large table, foreign count", 3000, false, "count"},
+			{"large table, foreign dictionary index", 3000, true, "dict"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				org := fmt.Sprintf("undo%d%v%s", tc.listed, tc.meta, tc.spoil)
+				numbers := numgen.E164(61, tc.listed+WriteChunk)
+				m := &model{entries: map[string]Entry{}}
+				first := withMeta(numbers[:tc.listed])
+				if _, err := s.Add(ctx, org, first, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range first {
+					m.add(e)
+				}
+				// The chunk: new numbers, some listed ones, and last a number whose
+				// bucket (or count, or text) is spoiled.
+				chunk := numbers[tc.listed:]
+				chunk = append(chunk[:WriteChunk-3], numbers[0], numbers[1])
+				L, p := tableOf(t, b.rdb, org)
+				base := Base(DefaultPrefix, org)
+				victim, dictWas := "", ""
+				switch tc.spoil {
+				case "bucket":
+					// a bucket that none of the earlier numbers of the chunk lies in
+					// (on a small table any bucket: all are checked first)
+					used := map[int64]bool{}
+					for _, n := range chunk {
+						used[bucketOf(n[1:], L, p)] = tc.listed > 100
+					}
+					for _, n := range numgen.E164(62, 5000) {
+						if bk := bucketOf(n[1:], L, p); !used[bk] {
+							victim = n
+							key := base + "b:" + strconv.FormatInt(bk, 10)
+							if err := b.rdb.Del(ctx, key).Err(); err != nil {
+								t.Fatal(err)
+							}
+							if err := b.rdb.Set(ctx, key, "oops", 0).Err(); err != nil {
+								t.Fatal(err)
+							}
+							break
+						}
+					}
+				case "count":
+					victim = numgen.E164(63, 1)[0]
+					if err := b.rdb.HSet(ctx, base+"f", "4194304", "many").Err(); err != nil {
+						t.Fatal(err)
+					}
+				case "dict":
+					victim = numgen.E164(63, 1)[0]
+					var err error
+					if dictWas, err = b.rdb.HGet(ctx, base+"d", "scomplaint").Result(); err != nil {
+						t.Fatal(err)
+					}
+					if err := b.rdb.HSet(ctx, base+"d", "scomplaint", "x").Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if victim == "" {
+					t.Fatal("no bucket to spoil")
+				}
+				chunk = append(chunk, victim)
+				es := plainEntries(chunk)
+				if tc.meta {
+					es = withMeta(chunk)
+				}
+				before := redistest.Snapshot(t, b.rdb)
+				added, err := s.Add(ctx, org, es, time.Now())
+				if !errors.Is(err, ErrBadReply) || len(added) != 0 {
+					t.Fatalf("Add over a spoiled %s = %v, %v; want ErrBadReply and nothing added", tc.spoil, added, err)
+				}
+				if after := redistest.Snapshot(t, b.rdb); after != before {
+					t.Fatalf("a failed Add changed Redis")
+				}
+				if tc.spoil == "bucket" {
+					return // verify reads every bucket
+				}
+				// Mended, the same chunk goes in whole.
+				switch tc.spoil {
+				case "count":
+					if err := b.rdb.HDel(ctx, base+"f", "4194304").Err(); err != nil {
+						t.Fatal(err)
+					}
+					if err := b.rdb.HSet(ctx, base+"f", "4194304", m.size()).Err(); err != nil {
+						t.Fatal(err)
+					}
+				case "dict":
+					if err := b.rdb.HSet(ctx, base+"d", "scomplaint", dictWas).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				added, err = s.Add(ctx, org, es, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, e := range es {
+					_, listed := m.entries[e.Number]
+					if added[i] == listed {
+						t.Fatalf("Add(%s) = %v; listed before: %v", e.Number, added[i], listed)
+					}
+					if added[i] {
+						m.add(e)
+					}
+				}
+				verify(t, b.rdb, s, org, m)
+			})
+		}
+	})
+}
+
+func (m *model) size() int { return len(m.entries) }
+
+// TestAddDuplicatesAndTexts: a number named twice in one call is added once (the first
+// time), whether its record's texts are in the dictionary or not; numbers already
+// listed add no text to the dictionary; and a call whose chunks cross many splits of
+// a large table keeps every invariant.
+func TestAddDuplicatesAndTexts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "dups"
+		m := &model{entries: map[string]Entry{}}
+		numbers := numgen.E164(71, 2500)
+		now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+		add := func(es []Entry) []bool {
+			t.Helper()
+			added, err := s.Add(ctx, org, es, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Millisecond)
+			return added
+		}
+		// Twice in one chunk: plain, then with texts the dictionary lacks, then knows.
+		for i, es := range [][]Entry{
+			{{Number: numbers[0]}, {Number: numbers[1]}, {Number: numbers[0]}},
+			{{Number: numbers[2], Type: "new-type", BatchID: "b-1"}, {Number: numbers[2], Type: "other", BatchID: "b-2"}, {Number: numbers[3], Type: "new-type"}},
+			{{Number: numbers[4], Type: "new-type", BatchID: "b-1"}, {Number: numbers[4]}},
+			{{Number: numbers[5]}, {Number: numbers[5], Type: "third", RequestUUID: "x" + string(make([]byte, 60))}},
+		} {
+			added := add(es)
+			seen := map[string]bool{}
+			for j, e := range es {
+				if added[j] == seen[e.Number] {
+					t.Fatalf("call %d: Add(%s) = %v; named before in the call: %v", i, e.Number, added[j], seen[e.Number])
+				}
+				if !seen[e.Number] {
+					m.add(e)
+				}
+				seen[e.Number] = true
+			}
+		}
+		// Listed numbers with texts never seen: nothing is written.
+		before := redistest.Snapshot(t, b.rdb)
+		added := add([]Entry{{Number: numbers[0], Type: "never"}, {Number: numbers[2], BatchID: "never-batch"}})
+		if added[0] || added[1] {
+			t.Fatalf("Add of listed numbers = %v", added)
+		}
+		if after := redistest.Snapshot(t, b.rdb); after != before {
+			t.Fatal("adding listed numbers with new texts changed Redis")
+		}
+		// The rest in one call: from a table of a few buckets to about 150, every
+		// chunk splitting, half the numbers plain and half with metadata.
+		rest := withMeta(numbers[6:])
+		for i := range rest {
+			if i%2 == 0 {
+				rest[i] = Entry{Number: rest[i].Number}
+			}
+		}
+		add(rest)
+		for _, e := range rest {
+			m.add(e)
+		}
+		verify(t, b.rdb, s, org, m)
+		// Removing with duplicates and unlisted numbers counts each listed number once.
+		gone := []string{numbers[0], numbers[0], numbers[7], "+14155550000", numbers[7]}
+		if n, err := s.Remove(ctx, org, gone); err != nil || n != 2 {
+			t.Fatalf("Remove with duplicates = %d, %v; want 2", n, err)
+		}
+		m.remove(numbers[0])
+		m.remove(numbers[7])
+		verify(t, b.rdb, s, org, m)
+	})
+}
+
+// TestRemoveAllOrNothing: a remove whose chunk meets a count that is not a number fails
+// with nothing written.
+func TestRemoveAllOrNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "rmundo"
+		numbers := numgen.E164(81, 300)
+		if _, err := s.Add(ctx, org, plainEntries(numbers), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.rdb.HSet(ctx, Base(DefaultPrefix, org)+"g:0", "1", "lots").Err(); err != nil {
+			t.Fatal(err)
+		}
+		before := redistest.Snapshot(t, b.rdb)
+		if _, err := s.Remove(ctx, org, numbers[100:160]); !errors.Is(err, ErrBadReply) {
+			t.Fatalf("Remove over a foreign count = %v; want ErrBadReply", err)
+		}
+		if after := redistest.Snapshot(t, b.rdb); after != before {
+			t.Fatal("a failed Remove changed Redis")
+		}
+	})
+}
+
+// TestItoa: the scripts' own spelling of whole numbers is tostring's.
+func TestItoa(t *testing.T) {
+	lib, err := luaFS.ReadFile("lua/lib.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := redis.NewScript(string(lib) + `
+for _, x in ipairs({0, 1, 9, 10, 99, 100, 101, 999, 1000, 9999, 10000, 10001, 99999, 100000,
+    1048576, 4194303, 4194304, 16777215, 68719476735, 99999999999999}) do
+  if itoa(x) ~= string.format('%.0f', x) then return 'itoa(' .. string.format('%.0f', x) .. ') = ' .. itoa(x) end
+end
+for x = 0, 30000, 7 do
+  if itoa(x) ~= tostring(x) then return 'itoa(' .. x .. ') = ' .. itoa(x) end
+end
+for g = 0, 300 do
+  local path, i = fenPath(g), g + 1
+  for _, f in ipairs(path) do
+    if f ~= tostring(i) then return 'fenPath(' .. g .. ') has ' .. f .. ', want ' .. i end
+    local b = 1
+    while i % (2 * b) == 0 do b = 2 * b end
+    i = i + b
+  end
+  if i <= MAXG then return 'fenPath(' .. g .. ') stops early' end
+end
+return 'ok'`)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		k := orgKeys(DefaultPrefix, "itoa")
+		got, err := sc.Run(ctxT(t), b.rdb, k[:]).Result()
+		if err != nil || got != "ok" {
+			t.Fatalf("%v, %v", got, err)
+		}
+	})
+}
