@@ -47,10 +47,10 @@ func TestAddAllOrNothing(t *testing.T) {
 			spoil  string // "bucket", "count" or "dict"
 		}{
 			{"small table, foreign bucket", 40, false, "bucket"},
-			{"large table, foreign bucket", 3000, false, "bucket"},
-			{"large table, foreign bucket, metadata", 3000, true, "bucket"},
-			{"large table, foreign count", 3000, false, "count"},
-			{"large table, foreign dictionary index", 3000, true, "dict"},
+			{"large table, foreign bucket", 1400, false, "bucket"},
+			{"large table, foreign bucket, metadata", 1400, true, "bucket"},
+			{"large table, foreign count", 1400, false, "count"},
+			{"large table, foreign dictionary index", 1400, true, "dict"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				org := fmt.Sprintf("undo%d%v%s", tc.listed, tc.meta, tc.spoil)
@@ -169,7 +169,7 @@ func TestAddDuplicatesAndTexts(t *testing.T) {
 		ctx, s := ctxT(t), New(b.rdb, "")
 		const org = "dups"
 		m := &model{entries: map[string]Entry{}}
-		numbers := numgen.E164(71, 2500)
+		numbers := numgen.E164(71, 1200)
 		now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 		add := func(es []Entry) []bool {
 			t.Helper()
@@ -208,7 +208,7 @@ func TestAddDuplicatesAndTexts(t *testing.T) {
 		if after := redistest.Snapshot(t, b.rdb); after != before {
 			t.Fatal("adding listed numbers with new texts changed Redis")
 		}
-		// The rest in one call: from a table of a few buckets to about 150, every
+		// The rest in one call: from a table of a few buckets to about 75, every
 		// chunk splitting, half the numbers plain and half with metadata.
 		rest := withMeta(numbers[6:])
 		for i := range rest {
