@@ -3,9 +3,9 @@ package dnc
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/dncguard/dncguard/store"
 )
@@ -42,10 +42,12 @@ func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o Export
 		return 0, fmt.Errorf("%w: export format %q: csv or lines", ErrInvalidArgument, o.Format)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
 	if !lines {
-		_ = cw.Write(ExportHeader)
+		if _, err := bw.WriteString(strings.Join(ExportHeader, ",") + "\n"); err != nil {
+			return 0, fmt.Errorf("dnc: export: %w", err)
+		}
 	}
+	var line []byte
 	n, reported := 0, 0
 	parts, stop := e.walk(ctx, org)
 	defer stop()
@@ -56,24 +58,25 @@ func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o Export
 		part := p.entries
 		for _, en := range part {
 			if lines {
-				_, _ = bw.WriteString(en.Number)
-				_ = bw.WriteByte('\n')
+				line = append(append(line[:0], en.Number...), '\n')
 			} else {
-				_ = cw.Write([]string{en.Number, en.Type, en.BatchID, en.RequestUUID, en.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")})
+				line = append(line[:0], en.Number...)
+				for _, f := range []string{en.Type, en.BatchID, en.RequestUUID} {
+					line = appendCSVField(append(line, ','), f)
+				}
+				line = append(line, ',')
+				line = en.CreatedAt.UTC().AppendFormat(line, "2006-01-02T15:04:05.000Z")
+				line = append(line, '\n')
+			}
+			if _, err := bw.Write(line); err != nil { // a write error stays: the first says it
+				return n, fmt.Errorf("dnc: export: %w", err)
 			}
 		}
 		n += len(part)
-		if cw.Flush(); cw.Error() != nil {
-			return n, fmt.Errorf("dnc: export: %w", cw.Error())
-		}
 		if o.Progress != nil && n-reported >= 10_000 {
 			reported = n
 			o.Progress(n)
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("dnc: export: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("dnc: export: %w", err)
@@ -94,15 +97,15 @@ type walkPart struct {
 // stop ends it.
 func (e *Enforcer) walk(ctx context.Context, org string) (<-chan walkPart, func()) {
 	out := make(chan walkPart, 2)
-	quit := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		defer close(out)
-		for cur := int64(0); cur != -1; {
+		for cur := int64(0); cur != -1 && ctx.Err() == nil; {
 			var p walkPart
 			p.entries, cur, p.err = e.st.Walk(ctx, org, cur)
 			select {
 			case out <- p:
-			case <-quit:
+			case <-ctx.Done():
 				return
 			}
 			if p.err != nil {
@@ -111,8 +114,20 @@ func (e *Enforcer) walk(ctx context.Context, org string) (<-chan walkPart, func(
 		}
 	}()
 	return out, func() {
-		close(quit)
-		for range out {
+		cancel()
+		for range out { // the reader ends at once: its context is cancelled
 		}
 	}
+}
+
+// appendCSVField appends f as a CSV field: quoted (with "" for a quote) when it holds a
+// comma, a quote or a line end, or starts or ends with white space, which a reader
+// (package rows among them) would otherwise drop.
+func appendCSVField(b []byte, f string) []byte {
+	if f == "" || !(strings.ContainsAny(f, ",\"\r\n") || f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t') {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(f, `"`, `""`)...)
+	return append(b, '"')
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/redis/go-redis/v9"
@@ -50,7 +51,7 @@ func sameReport(t *testing.T, name string, got dnc.ImportReport, want dnc.Import
 const importCSV = "\xef\xbb\xbfphone,name,Type,batch_id,requestUUID\r\n" +
 	"not a number,Bad First,,,\r\n" + // line 2: invalid
 	"(212) 555-1234,Al,complaint,b1,r-1\r\n" + // line 3
-	"# a comment\r\n" +
+	"# a comment\r\n" + // line 4: a row of its own once the data has begun: invalid
 	"\r\n" +
 	"+1 212-555-1234,Al again,complaint,b1,r-1\r\n" + // line 6: duplicate in another format
 	"212.555.0199,\"Smith, Jo\",,b2,\r\n" + // line 7
@@ -82,13 +83,13 @@ func testImport(t *testing.T, rdb redis.UniversalClient) {
 		if err != nil {
 			t.Fatalf("chunk %d: Import: %v", chunk, err)
 		}
-		sameReport(t, fmt.Sprint("chunk ", chunk), rep, dnc.ImportReport{Rows: 10, Added: 3, Existing: 1, Invalid: 4, Duplicates: 2, Line: 13})
+		sameReport(t, fmt.Sprint("chunk ", chunk), rep, dnc.ImportReport{Rows: 11, Added: 3, Existing: 1, Invalid: 5, Duplicates: 2, Line: 13})
 		var lines []int64
 		for _, re := range rep.Errors {
 			lines = append(lines, re.Line)
 		}
-		if !slices.Equal(lines, []int64{2, 9, 10, 13}) {
-			t.Errorf("chunk %d: invalid rows at lines %v; want 2, 9, 10, 13", chunk, lines)
+		if !slices.Equal(lines, []int64{2, 4, 9, 10, 13}) {
+			t.Errorf("chunk %d: invalid rows at lines %v; want 2, 4, 9, 10, 13", chunk, lines)
 		}
 		if len(progress) == 0 || progress[len(progress)-1] != 13 || !slices.IsSorted(progress) {
 			t.Errorf("chunk %d: progress at lines %v", chunk, progress)
@@ -102,7 +103,7 @@ func testImport(t *testing.T, rdb redis.UniversalClient) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameReport(t, fmt.Sprint("chunk ", chunk, ", again"), rep, dnc.ImportReport{Rows: 10, Existing: 6, Invalid: 4, Line: 13})
+		sameReport(t, fmt.Sprint("chunk ", chunk, ", again"), rep, dnc.ImportReport{Rows: 11, Existing: 6, Invalid: 5, Line: 13})
 		if snapshot(t, rdb) != before {
 			t.Errorf("chunk %d: importing the same file again changed Redis", chunk)
 		}
@@ -116,16 +117,16 @@ func testImport(t *testing.T, rdb redis.UniversalClient) {
 
 func mustImportErrors(t *testing.T, e *dnc.Enforcer, o string) []dnc.RowError {
 	t.Helper()
-	rep, err := e.Import(ctxT(t), o, strings.NewReader(importCSV), dnc.ImportOptions{MaxRowErrors: 2})
+	rep, err := e.Import(ctxT(t), o, strings.NewReader(importCSV), dnc.ImportOptions{MaxRowErrors: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 2 || rep.Invalid != 4 {
-		t.Fatalf("MaxRowErrors 2: %d listed, %d counted; want 2 and 4", len(rep.Errors), rep.Invalid)
+	if len(rep.Errors) != 3 || rep.Invalid != 5 {
+		t.Fatalf("MaxRowErrors 3: %d listed, %d counted; want 3 and 5", len(rep.Errors), rep.Invalid)
 	}
 	var ne *dnc.NumberError
 	var me *dnc.MetaError
-	if !errors.As(rep.Errors[0].Err, &ne) || rep.Errors[0].Text != "not a number,Bad First,,," || !errors.As(rep.Errors[1].Err, &me) {
+	if !errors.As(rep.Errors[0].Err, &ne) || rep.Errors[0].Text != "not a number,Bad First,,," || rep.Errors[1].Text != "# a comment" || !errors.As(rep.Errors[2].Err, &me) {
 		t.Fatalf("row errors %v", rep.Errors)
 	}
 	return rep.Errors
@@ -254,6 +255,18 @@ func testImportInterrupted(t *testing.T, rdb redis.UniversalClient) {
 	if n, _ := e.Count(ctx, o); n != 20 {
 		t.Fatalf("count after the stop %d; want 20", n)
 	}
+	// An input that fails just after a chunk: the report says how far it got.
+	failing := io.MultiReader(strings.NewReader(in.String()[:strings.Index(in.String(), "0020\n")]), iotest.ErrReader(errors.New("disk gone")))
+	rep, err = e.Import(ctx, org(t), failing, dnc.ImportOptions{Chunk: 10})
+	if err == nil || rep.Line != 20 || rep.Added != 20 {
+		t.Fatalf("import of a failing input: %+v, %v; want 20 rows applied, line 20, an error", rep, err)
+	}
+	// A long run of bad rows is read in chunks too: progress goes on, memory stays bounded.
+	calls := 0
+	rep, err = e.Import(ctx, org(t), strings.NewReader(strings.Repeat("junk\n", 95)+"2125551234\n"), dnc.ImportOptions{Chunk: 10, Progress: func(dnc.ImportReport) { calls++ }})
+	if err != nil || calls != 10 || rep.Invalid != 95 || rep.Added != 1 || rep.Line != 96 {
+		t.Fatalf("bad rows: %+v, %v, %d progress calls; want 10 calls", rep, err, calls)
+	}
 	// An input that stops sending (a pipe left open) does not hold up a stop.
 	pr, pw := io.Pipe()
 	defer pw.Close()
@@ -274,7 +287,7 @@ func testImportInterrupted(t *testing.T, rdb redis.UniversalClient) {
 
 func testExportRoundTrip(t *testing.T, rdb redis.UniversalClient) {
 	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
-	metas := []dnc.Meta{{}, {Type: "complaint", BatchID: "a,b"}, {Type: `say "no"`, RequestUUID: "123E4567-E89B-12D3-A456-426614174000"}, {BatchID: "b", RequestUUID: strings.Repeat("x", 60)}}
+	metas := []dnc.Meta{{}, {Type: "complaint", BatchID: "a,b"}, {Type: `say "no"`, RequestUUID: "123E4567-E89B-12D3-A456-426614174000"}, {BatchID: "b", RequestUUID: strings.Repeat("x", 60)}, {Type: " lead", BatchID: "trail "}}
 	for i := range 300 {
 		if _, err := e.AddEntry(ctx, o, fmt.Sprintf("+1 646 555 %04d", i), metas[i%len(metas)]); err != nil {
 			t.Fatal(err)
@@ -314,7 +327,7 @@ const callList = "id,Phone,name\n" +
 	"1,(212) 555-1234,Al\n" + // listed
 	"2,(646) 555-0134,\"Smith, Jo\"\n" + // dialable
 	"3,911,Short\n" + // invalid number
-	"# comment\n" +
+	"# comment\n" + // a row once the data has begun: invalid_row
 	"4,\"+44 20 7946 0958\",Li\n" + // listed (international)
 	"5,\"2125550199,Broken\n" + // unreadable
 	"6,+1 415 555 2671,Bo\n" // dialable
@@ -330,16 +343,24 @@ func testScrub(t *testing.T, rdb redis.UniversalClient) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Rows != 6 || rep.Dialable != 2 || rep.Skipped != 4 || rep.Listed != 2 || rep.Invalid != 2 || rep.Disabled || rep.Line != 8 || len(rep.Errors) != 2 {
+		if rep.Rows != 7 || rep.Dialable != 2 || rep.Skipped != 5 || rep.Listed != 2 || rep.Invalid != 3 || rep.Disabled || rep.Line != 8 || len(rep.Errors) != 3 {
 			t.Errorf("chunk %d: report %+v", chunk, rep)
 		}
 		if want := "id,Phone,name\n2,(646) 555-0134,\"Smith, Jo\"\n6,+1 415 555 2671,Bo\n"; dial.String() != want {
 			t.Errorf("chunk %d: dialable\n%s\nwant\n%s", chunk, dial.String(), want)
 		}
-		want := "id,Phone,name,dnc_reason\n1,(212) 555-1234,Al,listed\n3,911,Short,invalid_number\n4,\"+44 20 7946 0958\",Li,listed\n5,\"2125550199,Broken,invalid_row\n"
+		want := "id,Phone,name,dnc_reason\n1,(212) 555-1234,Al,listed\n3,911,Short,invalid_number\n\"# comment\",,,invalid_row\n4,\"+44 20 7946 0958\",Li,listed\n\"5,\"\"2125550199,Broken\",,,invalid_row\n"
 		if skip.String() != want {
 			t.Errorf("chunk %d: skipped\n%s\nwant\n%s", chunk, skip.String(), want)
 		}
+	}
+	// A row shorter than the header keeps dnc_reason in its column.
+	var short bytes.Buffer
+	if _, err := e.Scrub(ctx, o, strings.NewReader("name,phone,notes\nBob,2125551234\n"), io.Discard, &short, dnc.ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if short.String() != "name,phone,notes,dnc_reason\nBob,2125551234,,listed\n" {
+		t.Errorf("short row: skipped %q", short.String())
 	}
 	// One number a line, no header: the outputs have none either.
 	var dial, skip bytes.Buffer
@@ -355,7 +376,7 @@ func testScrub(t *testing.T, rdb redis.UniversalClient) {
 	}
 	dial.Reset()
 	rep, err := e.Scrub(ctx, o, strings.NewReader(callList), &dial, nil, dnc.ScrubOptions{})
-	if err != nil || !rep.Disabled || rep.Listed != 0 || rep.Dialable != 4 || rep.Invalid != 2 {
+	if err != nil || !rep.Disabled || rep.Listed != 0 || rep.Dialable != 4 || rep.Invalid != 3 {
 		t.Errorf("scrub with DNC off: %+v, %v", rep, err)
 	}
 }

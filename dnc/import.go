@@ -1,10 +1,12 @@
 package dnc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +88,8 @@ var errAction = errors.New(`action must be "add" or "delete"`)
 // lists it with that row's metadata, later adds of it count as Duplicates (listed by
 // this import) or Existing (listed before it) and change nothing; a number added,
 // deleted and added again ends listed. The counts do not depend on the chunk size.
-// Running the same import again changes nothing and counts every add row as Existing.
+// Running an import of adds again changes nothing and counts every add row as
+// Existing; a change list run again applies its deletes (and the adds after them) again.
 //
 // It returns an error (and the report so far, whose Line says how far it got) when the
 // org id, the options or the file's header are invalid (nothing is written), when
@@ -207,11 +210,11 @@ func cmpOr(a, b string) string {
 type chunk[T any] struct {
 	rows []T
 	bad  []RowError
-	last int64 // the last line read for this chunk
+	last int64 // the last line read for this chunk (or before it, when it has no row)
 	err  error // the input failed after this chunk
 }
 
-// readChunks reads rows on a goroutine of its own, n valid rows a chunk, so that the
+// readChunks reads rows on a goroutine of its own, n rows a chunk, so that the
 // next chunk is read and normalized while the current one is written. stop ends it: at
 // once if it is waiting to hand over a chunk, else when its read of the input returns.
 func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) (<-chan chunk[T], func()) {
@@ -219,9 +222,10 @@ func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) 
 	quit := make(chan struct{})
 	go func() {
 		defer close(out)
+		last := int64(0)
 		for {
-			c := chunk[T]{rows: make([]T, 0, n)}
-			for len(c.rows) < n {
+			c, read := chunk[T]{rows: make([]T, 0, n), last: last}, 0
+			for read < n { // n rows, valid or not: memory stays bounded whatever the input
 				row, err := rd.Next()
 				if err != nil {
 					if err != io.EOF {
@@ -229,6 +233,7 @@ func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) 
 					}
 					break
 				}
+				read++
 				c.last = row.Line
 				v, err := parse(row)
 				if err != nil {
@@ -237,15 +242,16 @@ func readChunks[T any](rd *rows.Reader, n int, parse func(rows.Row) (T, error)) 
 				}
 				c.rows = append(c.rows, v)
 			}
-			if c.last == 0 && c.err == nil {
+			if read == 0 && c.err == nil {
 				return // the end
 			}
+			last = c.last
 			select {
 			case out <- c:
 			case <-quit:
 				return
 			}
-			if c.err != nil || len(c.rows) < n {
+			if c.err != nil || read < n {
 				return
 			}
 		}
@@ -392,13 +398,23 @@ func (im *importer) add(ctx context.Context, entries []store.Entry, repeats []in
 	return nil
 }
 
-// addSeq records seq, which is larger than every recorded one.
+// addSeq records seq in rs, sorted ranges. Sequence numbers usually come in rising
+// order (then this appends or widens the last range), but not always: a pipeline that
+// meets NOSCRIPT sends some of its scripts again, after others ran.
 func addSeq(rs []seqRange, seq uint64) []seqRange {
-	if n := len(rs); n > 0 && rs[n-1].hi+1 == seq {
+	n := len(rs)
+	if n > 0 && rs[n-1].hi+1 == seq {
 		rs[n-1].hi = seq
 		return rs
 	}
-	return append(rs, seqRange{seq, seq})
+	if n == 0 || rs[n-1].hi < seq {
+		return append(rs, seqRange{seq, seq})
+	}
+	i, _ := slices.BinarySearchFunc(rs, seq, func(r seqRange, s uint64) int { return cmp.Compare(r.lo, s) })
+	if i > 0 && rs[i-1].hi >= seq {
+		return rs // recorded already
+	}
+	return slices.Insert(rs, i, seqRange{seq, seq})
 }
 
 func (im *importer) isOurs(seq uint64) bool {

@@ -47,6 +47,7 @@ type scrubRow struct {
 	line   int64
 	raw    []byte
 	number string
+	fields int // how many fields the row has
 	err    error
 }
 
@@ -55,7 +56,9 @@ type scrubRow struct {
 // while the next chunk is read. It writes the rows that may be dialed to dialable and
 // the others to skipped (nil: dropped) with a dnc_reason column added (listed,
 // invalid_number, invalid_row), each row as it was read, in input order, with all its
-// columns; a file with a header gets the header in both outputs. Memory does not grow
+// columns; a file with a header gets the header in both outputs. In the skipped output
+// a row with fewer fields than the header is padded so that dnc_reason stays in its
+// column, and a row that cannot be read goes as one quoted field. Memory does not grow
 // with the input.
 //
 // Scrub fails closed: when Redis fails, the state marker says the org's data was lost
@@ -103,9 +106,9 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 		_ = sw.WriteByte(delim)
 		_, _ = sw.WriteString("dnc_reason\n")
 	}
-	quote := rd.Layout() == rows.Lines // a lone number may hold the separator
+	lone, width := rd.Layout() == rows.Lines, rd.HeaderFields()
 	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (scrubRow, error) {
-		return scrubRow{line: row.Line, raw: bytes.Clone(row.Raw), number: row.Number, err: row.Err}, nil
+		return scrubRow{line: row.Line, raw: bytes.Clone(row.Raw), number: row.Number, fields: row.Fields, err: row.Err}, nil
 	})
 	defer stop()
 	numbers := make([]string, 0, o.Chunk)
@@ -170,10 +173,18 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 					rep.Errors = append(rep.Errors, RowError{Line: r.line, Text: rowText(r.raw), Err: r.err})
 				}
 			}
-			if quote && bytes.ContainsAny(r.raw, `,"`) {
+			// The row as read, then dnc_reason in the header's next column. A row that
+			// cannot be read (an unbalanced quote), or a lone number holding the
+			// separator, goes as one quoted field, so the output stays well-formed.
+			nf := r.fields
+			if reason == ScrubInvalidRow || (lone && bytes.ContainsAny(r.raw, `,"`)) {
 				_, _ = sw.WriteString(`"` + strings.ReplaceAll(string(r.raw), `"`, `""`) + `"`)
+				nf = 1
 			} else {
 				_, _ = sw.Write(r.raw)
+			}
+			for ; nf < width; nf++ {
+				_ = sw.WriteByte(delim)
 			}
 			_ = sw.WriteByte(delim)
 			_, _ = sw.WriteString(reason)

@@ -6,7 +6,10 @@
 //
 // A row that cannot be read (an unbalanced quote, too few columns, a line over
 // MaxLine bytes) comes back with Row.Err set and the reader goes on with the next
-// line: one bad row never stops a file. Quoted fields may not span lines.
+// line: one bad row never stops a file. Quoted fields may not span lines. "#" starts a
+// comment before a file's first data line and anywhere in a file of one number a line;
+// in a delimited or FTC file, once its data has begun, a line starting with "#" is a
+// row (an id may start with "#"), so that no row is dropped unseen.
 package rows
 
 import (
@@ -52,6 +55,7 @@ type Row struct {
 	// From columns named type, batchId, requestUUID and action (any case, "_" and "-"
 	// ignored), when the file has them.
 	Type, BatchID, RequestUUID, Action string
+	Fields                             int   // how many fields the row has (1 in the lines layout)
 	Err                                error // the row cannot be read; the fields above are empty
 }
 
@@ -68,6 +72,10 @@ type Reader struct {
 	first  *pending // the first data line, read while guessing the layout
 	spans  []span
 	done   bool
+	// started: the layout is known and past its header: from then on, in a delimited
+	// or FTC file, a line starting with "#" is a row, not a comment.
+	started      bool
+	headerFields int // how many fields the header has (0: none)
 }
 
 type pending struct {
@@ -88,6 +96,7 @@ var (
 	errQuote   = errors.New("unbalanced quote")
 	errTooLong = fmt.Errorf("line longer than %d bytes", MaxLine)
 	errColumns = errors.New("too few columns")
+	errPair    = errors.New("not an area code and a 7-digit number")
 	phoneNames = []string{"phone", "phonenumber", "number", "telephone", "tel", "mobile", "cell", "msisdn", "e164", "phoneno"}
 	metaNames  = [4][]string{{"type"}, {"batchid", "batch"}, {"requestuuid", "requestid"}, {"action"}}
 )
@@ -108,6 +117,7 @@ func NewReader(r io.Reader, o Options) (*Reader, error) {
 		_, _ = br.Discard(3)
 	}
 	rd := &Reader{br: br, col: -1, meta: [4]int{-1, -1, -1, -1}}
+	defer func() { rd.started = true }()
 	p, err := rd.nextData()
 	if err == io.EOF {
 		rd.done = true
@@ -132,6 +142,9 @@ func (r *Reader) Delimiter() byte { return r.delim }
 // Header returns the header line, nil when the file has none.
 func (r *Reader) Header() []byte { return r.header }
 
+// HeaderFields returns how many fields the header has, 0 when there is none.
+func (r *Reader) HeaderFields() int { return r.headerFields }
+
 // Line returns the number of lines read so far.
 func (r *Reader) Line() int64 { return r.line }
 
@@ -147,11 +160,15 @@ func (r *Reader) guess(p *pending, o Options) error {
 	}
 	if r.delim == 0 {
 		r.layout = Lines
-		if isName(string(trimQuotes(line)), phoneNames) {
-			r.header = bytes.Clone(line)
+		name := string(trimQuotes(line))
+		if isName(name, phoneNames) || (o.Column != "" && fold(o.Column) == fold(name)) {
+			r.header, r.headerFields = bytes.Clone(line), 1
+			if o.Column != "" && o.Column != "1" && fold(o.Column) != fold(name) {
+				return fmt.Errorf("%w: no column %q: the file has one, %q", ErrNoColumn, o.Column, name)
+			}
 			return nil
 		}
-		if o.Column != "" && o.Column != "1" && !isName(o.Column, phoneNames) {
+		if o.Column != "" && o.Column != "1" {
 			return fmt.Errorf("%w: the file has one column and no header; -column %q names none", ErrNoColumn, o.Column)
 		}
 		r.first = p
@@ -168,13 +185,16 @@ func (r *Reader) guess(p *pending, o Options) error {
 			headed = false
 		}
 	}
+	if _, err := strconv.Atoi(o.Column); indexOf(fields, phoneNames) >= 0 || (o.Column != "" && err != nil && indexOf(fields, []string{fold(o.Column)}) >= 0) {
+		headed = true // a phone column's name, whatever digits other names hold
+	}
 	if !headed && o.Column == "" && len(fields) == 2 && allDigits(fields[0], 3) && allDigits(fields[1], 7) {
 		r.layout, r.col = Pairs, 0
 		r.first = p
 		return nil
 	}
 	if headed {
-		r.header = bytes.Clone(line)
+		r.header, r.headerFields = bytes.Clone(line), len(fields)
 		r.names = fields
 		for i, names := range metaNames {
 			r.meta[i] = indexOf(fields, names)
@@ -236,7 +256,7 @@ func (r *Reader) Next() (Row, error) {
 		return row, nil
 	}
 	if r.layout == Lines {
-		row.Number = string(trimQuotes(p.raw))
+		row.Number, row.Fields = string(trimQuotes(p.raw)), 1
 		return row, nil
 	}
 	fields, err := r.fields(p.raw)
@@ -247,9 +267,10 @@ func (r *Reader) Next() (Row, error) {
 		row.Err = err
 		return row, nil
 	}
+	row.Fields = len(fields)
 	if r.layout == Pairs {
 		if len(fields) != 2 || !allDigits(fields[0], 3) || !allDigits(fields[1], 7) {
-			row.Number = strings.Join(fields, "")
+			row.Err = errPair
 		} else {
 			row.Number = fields[0] + fields[1]
 		}
@@ -259,7 +280,7 @@ func (r *Reader) Next() (Row, error) {
 	dst := [4]*string{&row.Type, &row.BatchID, &row.RequestUUID, &row.Action}
 	for i, c := range r.meta {
 		if c >= 0 && c < len(fields) {
-			*dst[i] = strings.TrimSpace(fields[c])
+			*dst[i] = fields[c]
 		}
 	}
 	return row, nil
@@ -292,7 +313,7 @@ func (r *Reader) nextData() (*pending, error) {
 		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
-		if skip(line, r.delim) {
+		if skip(line, r.delim, r.layout == Lines || !r.started) {
 			if err == io.EOF {
 				return nil, io.EOF
 			}
@@ -302,12 +323,14 @@ func (r *Reader) nextData() (*pending, error) {
 	}
 }
 
-// skip: a blank line (white space and separators only) or a comment.
-func skip(line []byte, delim byte) bool {
-	for _, c := range line {
+// skip: a blank line (white space and separators only) or, where comments may be, a
+// comment: "#" after white space only. In a delimited file, once its data has begun, a
+// line starting with "#" is a row like any other (an id column may start with "#").
+func skip(line []byte, delim byte, comments bool) bool {
+	for i, c := range line {
 		switch {
-		case c == '#':
-			return true // a comment, after white space only
+		case c == '#' && comments && (delim == 0 || bytes.IndexByte(line[:i], delim) < 0):
+			return true
 		case c == ' ' || c == '\t' || c == '\r' || (delim != 0 && c == delim):
 		default:
 			return false

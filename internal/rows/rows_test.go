@@ -59,7 +59,7 @@ func TestLayouts(t *testing.T) {
 			[]got{{line: 1, number: "2125551234"}, {line: 3, number: "2125550199"}}},
 		{"lines with a header", "Phone\n2125551234\n", Options{}, Lines, []got{{line: 2, number: "2125551234"}}},
 		{"ftc pairs", "201,2000000\n\"201\",\"2000001\"\n201,20000\n", Options{}, Pairs,
-			[]got{{line: 1, number: "2012000000"}, {line: 2, number: "2012000001"}, {line: 3, number: "20120000"}}},
+			[]got{{line: 1, number: "2012000000"}, {line: 2, number: "2012000001"}, {line: 3, bad: true}}},
 		{"csv header picks phone", "name,Phone_Number,Type,batch_id,Request-UUID\nAl,(212) 555-1234,complaint,b1,r1\n\"Smith, Jo\",\"+1 212 555 0199\",,b2,\n", Options{}, Delimited,
 			[]got{{line: 2, number: "(212) 555-1234", typ: "complaint", batch: "b1", uuid: "r1"}, {line: 3, number: "+1 212 555 0199", batch: "b2"}}},
 		{"csv column by name", "home,work\n2125551234,2125550199\n", Options{Column: "WORK"}, Delimited, []got{{line: 2, number: "2125550199"}}},
@@ -73,6 +73,17 @@ func TestLayouts(t *testing.T) {
 			[]got{{line: 2, bad: true}, {line: 3, number: "2125550199", typ: "ok"}, {line: 4, bad: true}, {line: 6, number: "2125550101"}}},
 		{"too few columns", "a,phone\nx,2125551234\ny\n", Options{}, Delimited, []got{{line: 2, number: "2125551234"}, {line: 3, bad: true}}},
 		{"only a header", "phone,type\n", Options{}, Delimited, nil},
+		{"# starts a comment only before the data", "# exported 2026-01-01\nid,phone\n#77,2125551234\n  #78,2125550199\n", Options{}, Delimited,
+			[]got{{line: 3, number: "2125551234"}, {line: 4, number: "2125550199"}}},
+		{"# rows in the FTC layout are rows", "# FTC\n201,2000000\n# note\n", Options{}, Pairs,
+			[]got{{line: 2, number: "2012000000"}, {line: 3, bad: true}}},
+		{"a header naming the phone column, with digits elsewhere", "phone,called_20240115\n2125551234,x\n", Options{}, Delimited,
+			[]got{{line: 2, number: "2125551234"}}},
+		{"a header found by -column, with digits elsewhere", "Cell Phone,called_20240115\n2125551234,x\n", Options{Column: "cell phone"}, Delimited,
+			[]got{{line: 2, number: "2125551234"}}},
+		{"a one-column header found by -column", "Kontakt\n2125551234\n", Options{Column: "kontakt"}, Lines, []got{{line: 2, number: "2125551234"}}},
+		{"quoted metadata keeps its spaces", "phone,type\n2125551234,\" padded \"\n2125550199,  bare  \n", Options{}, Delimited,
+			[]got{{line: 2, number: "2125551234", typ: " padded "}, {line: 3, number: "2125550199", typ: "bare"}}},
 		{"empty", "", Options{}, Lines, nil},
 		{"only comments", "# nothing\n\n", Options{}, Lines, nil},
 	} {
@@ -111,6 +122,7 @@ func TestNoColumn(t *testing.T) {
 		{"phone,type\n2125551234,x\n", Options{Column: "3"}},    // out of range
 		{"2125551234,x\n", Options{Column: "phone"}},            // a name without a header
 		{"2125551234\n", Options{Column: "fax"}},                // one column, no header
+		{"phone\n2125551234\n", Options{Column: "fax"}},         // one column named otherwise
 	} {
 		if _, err := NewReader(strings.NewReader(c.in), c.o); !errors.Is(err, ErrNoColumn) {
 			t.Errorf("NewReader(%q, %+v) = %v; want ErrNoColumn", c.in, c.o, err)
