@@ -210,6 +210,13 @@ func (c *command) importFiles(ctx context.Context, args []string) error {
 	if c.fs.NArg() == 0 {
 		return fmt.Errorf("%w: no FILE to import", errUsage)
 	}
+	if err := checkFiles(c.fs.Args()); err != nil {
+		return err
+	}
+	meta := dnc.Meta{Type: *typ, BatchID: *batch}
+	if err := meta.Validate(); err != nil {
+		return fmt.Errorf("%w: -type or -batch: %v", errUsage, err)
+	}
 	enf, closeRedis, err := c.enforcer(*region)
 	if err != nil {
 		return err
@@ -224,7 +231,7 @@ func (c *command) importFiles(ctx context.Context, args []string) error {
 		}
 		p := newProgress(c.stderr, name, size)
 		rep, err := enf.Import(ctx, c.org, p.wrap(in), dnc.ImportOptions{
-			Column: *column, Meta: dnc.Meta{Type: *typ, BatchID: *batch}, Delete: *del,
+			Column: *column, Meta: meta, Delete: *del,
 			Progress: func(r dnc.ImportReport) { p.update(r.Rows, r.Added+r.Removed) },
 		})
 		closeIn()
@@ -233,7 +240,7 @@ func (c *command) importFiles(ctx context.Context, args []string) error {
 		if err != nil {
 			c.printImport(name, total, time.Since(start))
 			if errors.Is(err, dnc.ErrInvalidArgument) && rep.Line == 0 && rep.Rows == 0 {
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%w: %s: %v", errUsage, name, err) // the file's header, -column, -region
 			}
 			return fmt.Errorf("%s: stopped after line %d (every row up to it is applied; run the same command again to finish: it changes nothing already done): %w", name, rep.Line, err)
 		}
@@ -352,6 +359,12 @@ func (c *command) scrub(ctx context.Context, args []string) error {
 	if *outName == "" || c.fs.NArg() != 1 {
 		return fmt.Errorf("%w: scrub needs -o DIALABLE.csv and one FILE", errUsage)
 	}
+	if err := checkFiles(c.fs.Args()); err != nil {
+		return err
+	}
+	if err := distinctFiles(c.fs.Arg(0), *outName, *skippedName); err != nil {
+		return err
+	}
 	enf, closeRedis, err := c.enforcer(*region)
 	if err != nil {
 		return err
@@ -385,6 +398,9 @@ func (c *command) scrub(ctx context.Context, args []string) error {
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		c.printScrub(name, rep, secs)
+		if errors.Is(err, dnc.ErrInvalidArgument) && rep.Rows == 0 {
+			return fmt.Errorf("%w: %s: %v", errUsage, name, err) // the file's header, -column, -region
+		}
 		return fmt.Errorf("stopped after line %d; the outputs are removed (a partial list must not be dialed): %w", rep.Line, err)
 	}
 	if err := commitDial(true); err != nil {
@@ -411,6 +427,56 @@ func (c *command) printScrub(name string, r dnc.ScrubReport, secs float64) {
 	if r.Disabled {
 		fmt.Fprintf(c.stdout, "DNC is switched off for org %q: no row was skipped as listed\n", c.org)
 	}
+}
+
+// checkFiles makes sure every FILE argument names a file that is there, before
+// anything is written: a flag given after the files ("a.csv -delete") would otherwise
+// be read as a file name after the files before it were applied without it.
+func checkFiles(names []string) error {
+	for _, name := range names {
+		if name != "-" && strings.HasPrefix(name, "-") {
+			return fmt.Errorf("%w: %q after the files: flags go before them", errUsage, name)
+		}
+		if name == "-" {
+			continue
+		}
+		if _, err := os.Stat(name); err != nil { // not opened: a FIFO is read once
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	return nil
+}
+
+// distinctFiles refuses a scrub whose outputs are not files of their own: standard
+// output (a dialable list already streamed could not be withdrawn if the scrub then
+// failed), the input, or the other output.
+func distinctFiles(in, dial, skipped string) error {
+	if dial == "-" || skipped == "-" {
+		return fmt.Errorf("%w: scrub writes its outputs to files (-o and -skipped), never to standard output, so that a scrub that fails leaves no partial list", errUsage)
+	}
+	paths := []string{in, dial, skipped}
+	for i, a := range paths {
+		for _, b := range paths[i+1:] {
+			if a == "" || b == "" || a == "-" || b == "-" {
+				continue
+			}
+			if same(a, b) {
+				return fmt.Errorf("%w: %s is given twice among the input, -o and -skipped", errUsage, a)
+			}
+		}
+	}
+	return nil
+}
+
+func same(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // openInput opens a file ("-": standard input) and returns its size (0 when unknown).
@@ -447,6 +513,9 @@ func createOutput(name string, stdout io.Writer) (io.Writer, func(bool) error, e
 		}
 		done = true
 		err := f.Close()
+		if ok && err == nil {
+			err = os.Chmod(f.Name(), 0o644) // as os.Create would, under the usual umask
+		}
 		if ok && err == nil {
 			if err = os.Rename(f.Name(), name); err == nil {
 				return nil

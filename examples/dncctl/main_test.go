@@ -182,10 +182,27 @@ func TestNeedsRedis(t *testing.T) {
 	if n, _ := redis.NewClient(&redis.Options{Addr: mr.Addr()}).DBSize(context.Background()).Result(); n == 0 {
 		t.Error("DNC_REDIS_URL's Redis holds nothing")
 	}
-	for _, args := range [][]string{{}, {"frob"}, {"import", "-org", "acme"}, {"scrub", "-org", "acme", f}, {"count"}, {"count", "-org", "a{b}"}} {
+	url := "redis://" + mr.Addr()
+	out := filepath.Join(dir, "out.csv")
+	before := mr.Dump()
+	for _, args := range [][]string{{}, {"frob"}, {"import", "-org", "acme"}, {"scrub", "-org", "acme", f}, {"count"}, {"count", "-org", "a{b}"},
+		{"import", "-redis", url, "-org", "refused", f, "-delete"},                  // a flag after the files
+		{"import", "-redis", url, "-org", "refused", f, filepath.Join(dir, "nope")}, // a file that is not there: nothing applied
+		{"import", "-redis", url, "-org", "refused", "-type", "a\x07", f},           // metadata that may not be stored
+		{"import", "-redis", url, "-org", "refused", "-column", "fax", f},           // no such column
+		{"scrub", "-redis", url, "-org", "refused", "-o", "-", f},                   // a dialable list on standard output
+		{"scrub", "-redis", url, "-org", "refused", "-o", out, "-skipped", out, f},  // both outputs in one file
+		{"scrub", "-redis", url, "-org", "refused", "-o", f, f},                     // the output over the input
+	} {
 		if code, _, _ := dncctl(t, args...); code != 2 {
 			t.Errorf("dncctl %q: exit %d; want 2 (usage)", args, code)
 		}
+	}
+	if mr.Dump() != before {
+		t.Error("a refused command wrote to Redis")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a refused scrub left files: %v", entries)
 	}
 }
 
