@@ -9,6 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/clip"
 )
 
 // TestDecodeStringsMatchesEncodingJSON checks the one-pass array reader against
@@ -64,28 +67,40 @@ func TestDecodeStringsErrors(t *testing.T) {
 }
 
 // TestCheckDataJSONMatchesEncodingJSON checks that the check results write the same
-// bytes as encoding/json, inside the envelope too, on inputs with quotes, backslashes,
-// control characters, HTML characters, non-ASCII text and U+2028.
+// bytes as encoding/json writes for the same results, inside the envelope too, on
+// inputs with quotes, backslashes, control characters, HTML characters, non-ASCII
+// text, U+2028, DEL and more than 64 characters.
 func TestCheckDataJSONMatchesEncodingJSON(t *testing.T) {
 	inputs := []string{"", "12125551234", "+1 (212) 555-1234", `a"b`, `a\b`, "a\tb", "<script>&",
-		"ünï", "０１２", "\u2028", "x\u2029y", "\x7f", "tel:+1-212-555-1234"}
+		"ünï", "０１２", "\u2028", "x\u2029y", "\x7f", "tel:+1-212-555-1234", strings.Repeat("9", 65),
+		strings.Repeat("ü", 70), "\xff"}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n < 500; n++ {
 		var d checkData
+		results := []checkResult{} // as the handler built them before checkData kept decisions
 		for k := rng.IntN(5); k > 0; k-- {
-			d.Results = append(d.Results, checkResult{Input: inputs[rng.IntN(len(inputs))],
-				PhoneNumber: inputs[rng.IntN(len(inputs))], Skip: rng.IntN(2) == 0, Reason: inputs[rng.IntN(len(inputs))]})
+			dec := dnc.Decision{Number: inputs[rng.IntN(len(inputs))], Skip: rng.IntN(2) == 0,
+				Reason: dnc.Reason(inputs[rng.IntN(len(inputs))])}
+			d.numbers = append(d.numbers, inputs[rng.IntN(len(inputs))])
+			d.decisions = append(d.decisions, dec)
+			results = append(results, checkResult{Input: clip.Cut(d.numbers[len(d.numbers)-1]),
+				PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason)})
 		}
-		if n%50 == 0 {
-			d.Results = nil
+		type reference struct {
+			Results []checkResult `json:"results"`
 		}
 		env := envelope{Message: "DNC check completed successfully", Status: true, Code: 200, Data: d}
-		want, err := json.Marshal(env)
+		refEnv := env
+		refEnv.Data = reference{results}
+		want, err := json.Marshal(refEnv)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, err := marshalEnvelope(env); err != nil || string(got) != string(want) {
 			t.Errorf("marshalEnvelope = %s, %v;\nencoding/json %s", got, err, want)
+		}
+		if got, err := json.Marshal(env); err != nil || string(got) != string(want) {
+			t.Errorf("json.Marshal = %s, %v;\nencoding/json %s", got, err, want)
 		}
 	}
 }
