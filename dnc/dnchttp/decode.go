@@ -502,13 +502,16 @@ func decodeStrings(name string, raw json.RawMessage) ([]string, error) {
 func stringEnd[T string | []byte](s T, i int) (end int, plain bool) {
 	plain = true
 	for j := i + 1; ; j++ {
-		switch c := s[j]; {
-		case c == '\\':
+		if plainByte[s[j]] {
+			continue
+		}
+		switch s[j] {
+		case '\\':
 			plain = false
 			j++ // the escaped character cannot end the string
-		case c == '"':
+		case '"':
 			return j + 1, plain
-		case c >= utf8.RuneSelf:
+		default: // not ASCII (a control character is not valid JSON)
 			plain = false
 		}
 	}
