@@ -17,6 +17,11 @@ type field struct {
 	name     string                      // the key, matched exactly (case-sensitive)
 	required bool                        // missing is 400 "<name> is required"
 	decode   func(json.RawMessage) error // reads the value; its error is a *requestError
+
+	// walk, if not nil, reads at once, in walkObject's one pass, a value that it
+	// decodes as decode would and without error: it returns the index just past the
+	// value at body[i], or -1 for any other value, which is read as usual.
+	walk func(body []byte, i int) int
 }
 
 // decodeObject reads body as exactly one JSON object and hands each known key's value
@@ -75,13 +80,16 @@ func walkObject(body []byte, fields []field) (ok bool, err error) {
 			return false, nil
 		}
 		start := skipSpace(body, i+1)
-		if end = scanValue(body, start, 1); end < 0 {
+		if end = walkValue(body, start, key, fields); end >= 0 {
+			// read by its field
+		} else if end = scanValue(body, start, 1); end < 0 {
 			return false, nil
-		}
-		for _, f := range fields {
-			if f.name == key {
-				if err := f.decode(json.RawMessage(body[start:end])); err != nil {
-					return true, err
+		} else {
+			for _, f := range fields {
+				if f.name == key {
+					if err := f.decode(json.RawMessage(body[start:end])); err != nil {
+						return true, err
+					}
 				}
 			}
 		}
@@ -103,6 +111,17 @@ func walkObject(body []byte, fields []field) (ok bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// walkValue reads the value at body[i] with the walk of key's field, if it has one,
+// and returns the walk's answer; -1 when there is no such walk.
+func walkValue(body []byte, i int, key string, fields []field) int {
+	for _, f := range fields {
+		if f.name == key && f.walk != nil {
+			return f.walk(body, i)
+		}
+	}
+	return -1
 }
 
 // maxWalkDepth is the deepest nesting of arrays and objects that walkObject reads; a
@@ -444,7 +463,8 @@ func escapedRune(b []byte) (rune, bool) {
 	return rune(n), err == nil
 }
 
-// stringsField reads a JSON array of strings into dst.
+// stringsField reads a JSON array of strings into dst. An array of plain strings is
+// read in walkObject's pass (plainStrings).
 func stringsField(name string, required bool, dst *[]string) field {
 	return field{name: name, required: required, decode: func(raw json.RawMessage) error {
 		if kind(raw) != "an array" {
@@ -456,7 +476,49 @@ func stringsField(name string, required bool, dst *[]string) field {
 		}
 		*dst = out
 		return nil
+	}, walk: func(body []byte, i int) int {
+		out, end := plainStrings(body, i)
+		if end >= 0 {
+			*dst = out
+		}
+		return end
 	}}
+}
+
+// plainStrings reads at b[i] a JSON array whose elements are all plain strings
+// (ASCII from the space up, without escapes), such as a batch of phone numbers, in
+// one pass that checks its syntax: it returns the elements and the index just past
+// the array, or -1 for any other value. b from i on is copied into one string, and
+// each element is a part of it.
+func plainStrings(b []byte, i int) ([]string, int) {
+	if i >= len(b) || b[i] != '[' {
+		return nil, -1
+	}
+	s := string(b[i:])
+	out := make([]string, 0, strings.Count(s, `"`)/2)
+	j := skipSpace(s, 1)
+	if j < len(s) && s[j] == ']' {
+		return out, i + j + 1
+	}
+	for j < len(s) && s[j] == '"' {
+		k := j + 1
+		for k < len(s) && plainByte[s[k]] {
+			k++
+		}
+		if k >= len(s) || s[k] != '"' { // an escape, not ASCII, a control character, or no end
+			return nil, -1
+		}
+		out = append(out, s[j+1:k])
+		switch j = skipSpace(s, k+1); {
+		case j < len(s) && s[j] == ',':
+			j = skipSpace(s, j+1)
+		case j < len(s) && s[j] == ']':
+			return out, i + j + 1
+		default:
+			return nil, -1
+		}
+	}
+	return nil, -1
 }
 
 // decodeStrings reads the JSON array raw, element by element, with the rules and

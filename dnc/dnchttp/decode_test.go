@@ -209,7 +209,8 @@ func randomObject(rng *rand.Rand) []byte {
 	values := []string{`["12125551234", "(415) 555-2671"]`, `[]`, `["a\"b", "ü"]`, `"US"`, `"G\u0042"`, `null`,
 		`1.5e3`, `true`, `false`, `{"a": "}]", "b": [1, {"c": "\\"}]}`, `[["x"]]`, `[1]`, `"\ud800"`, `-0`,
 		`0.25E-7`, `12e+3`, `{}`, `{"k":[null,true,false,-1.0e5]}`, `["\ud83d\ude00", "\b\f\n\r\t\/"]`,
-		"[\"\xff\"]", "\"\x7f\"", `[" 1 ", "+1 212"]`, `"\uDBFF\uDFFF"`}
+		"[\"\xff\"]", "\"\x7f\"", `[" 1 ", "+1 212"]`, `"\uDBFF\uDFFF"`,
+		"[\"\x7f~\"]", "[ ]", "[\n\"a\" ,\t\"b\"\r]", `["1", "ü"]`, `["1", "\n"]`, `["1", 2]`, `["1", null]`}
 	spaces := []string{"", " ", "\n\t", "\r\n "}
 	var b strings.Builder
 	b.WriteString(spaces[rng.IntN(len(spaces))] + "{" + spaces[rng.IntN(len(spaces))])
