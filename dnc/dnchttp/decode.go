@@ -18,9 +18,10 @@ type field struct {
 	required bool                        // missing is 400 "<name> is required"
 	decode   func(json.RawMessage) error // reads the value; its error is a *requestError
 
-	// walk, if not nil, reads at once, in walkObject's one pass, a value that it
-	// decodes as decode would and without error: it returns the index just past the
-	// value at body[i], or -1 for any other value, which is read as usual.
+	// walk, if not nil, reads the value at body[i] in walkObject's one pass when it
+	// is valid JSON that decode would take without error, and as decode would: it
+	// returns the index just past the value. For any other value it returns -1 and
+	// leaves the field alone; the value is then checked whole and given to decode.
 	walk func(body []byte, i int) int
 }
 
@@ -54,55 +55,52 @@ func walkObject(body []byte, fields []field) (ok bool, err error) {
 		return false, nil
 	}
 	seen := make(map[string]bool)
-	i = skipSpace(body, i+1)
-	for k := 0; ; k++ {
-		if i < len(body) && body[i] == '}' && k == 0 {
-			break // {}
-		}
-		if i >= len(body) || body[i] != '"' {
-			return false, nil
-		}
-		end, plain := scanString(body, i)
-		if end < 0 {
-			return false, nil
-		}
-		key := string(body[i+1 : end-1])
-		if !plain { // escapes or non-ASCII: decoded as json.Decoder decodes keys
-			if json.Unmarshal(body[i:end], &key) != nil {
-				return false, nil // cannot happen: scanString checked it
+	if i = skipSpace(body, i+1); i < len(body) && body[i] == '}' {
+		i++ // {}
+	} else {
+		for { // i is at a key
+			if i >= len(body) || body[i] != '"' {
+				return false, nil
 			}
-		}
-		if seen[key] {
-			return true, badRequest(fmt.Sprintf("request body: key %q is given more than once", key))
-		}
-		seen[key] = true
-		if i = skipSpace(body, end); i >= len(body) || body[i] != ':' {
-			return false, nil
-		}
-		start := skipSpace(body, i+1)
-		if end = walkValue(body, start, key, fields); end >= 0 {
-			// read by its field
-		} else if end = scanValue(body, start, 1); end < 0 {
-			return false, nil
-		} else {
-			for _, f := range fields {
-				if f.name == key {
-					if err := f.decode(json.RawMessage(body[start:end])); err != nil {
-						return true, err
-					}
+			end, plain := scanString(body, i)
+			if end < 0 {
+				return false, nil
+			}
+			key := string(body[i+1 : end-1])
+			if !plain { // escapes or non-ASCII: decoded as json.Decoder decodes keys
+				if json.Unmarshal(body[i:end], &key) != nil {
+					return false, nil // cannot happen: scanString checked it
 				}
 			}
+			if seen[key] {
+				return true, badRequest(fmt.Sprintf("request body: key %q is given more than once", key))
+			}
+			seen[key] = true
+			if i = skipSpace(body, end); i >= len(body) || body[i] != ':' {
+				return false, nil
+			}
+			start := skipSpace(body, i+1)
+			if end = walkValue(body, start, key, fields); end < 0 { // checked whole, then decoded
+				if end = scanValue(body, start, 1); end < 0 {
+					return false, nil
+				}
+				if err := decodeValue(body[start:end], key, fields); err != nil {
+					return true, err
+				}
+			}
+			i = skipSpace(body, end)
+			if i < len(body) && body[i] == ',' {
+				i = skipSpace(body, i+1)
+				continue
+			}
+			if i >= len(body) || body[i] != '}' {
+				return false, nil
+			}
+			i++
+			break
 		}
-		if i = skipSpace(body, end); i < len(body) && body[i] == ',' {
-			i = skipSpace(body, i+1)
-			continue
-		}
-		if i >= len(body) || body[i] != '}' {
-			return false, nil
-		}
-		break
 	}
-	if skipSpace(body, i+1) != len(body) {
+	if skipSpace(body, i) != len(body) {
 		return false, nil // trailing data: the stream names it
 	}
 	for _, f := range fields {
@@ -111,6 +109,18 @@ func walkObject(body []byte, fields []field) (ok bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// decodeValue hands raw to the decode of key's field, if there is one.
+func decodeValue(raw json.RawMessage, key string, fields []field) error {
+	for _, f := range fields {
+		if f.name == key {
+			if err := f.decode(raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // walkValue reads the value at body[i] with the walk of key's field, if it has one,

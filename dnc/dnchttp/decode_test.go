@@ -66,6 +66,45 @@ func TestDecodeStringsErrors(t *testing.T) {
 	}
 }
 
+// TestPlainStrings checks which arrays the one-pass reader of phoneNumbers takes on
+// itself, and where it says they end.
+func TestPlainStrings(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want []string // nil: left to the usual path
+	}{
+		{`[]`, []string{}},
+		{"[ \n]", []string{}},
+		{`["a"]`, []string{"a"}},
+		{"[ \"(212) 555-1234\" ,\t\"+1 212\"\r\n]", []string{"(212) 555-1234", "+1 212"}},
+		{"[\"\x7f\", \"\"]", []string{"\x7f", ""}},
+		{`["a",]`, nil},
+		{`["a" "b"]`, nil},
+		{`["a"`, nil},
+		{`["a`, nil},
+		{`[`, nil},
+		{`["a\"b"]`, nil},
+		{`["a\u0031"]`, nil},
+		{`["ü"]`, nil},
+		{"[\"\xff\"]", nil},
+		{"[\"a\tb\"]", nil},
+		{`["a", 1]`, nil},
+		{`[null]`, nil},
+		{`"a"`, nil},
+	} {
+		for _, after := range []string{"", "}", ` , "region": "US"}`} {
+			body := []byte(tc.raw + after)
+			got, end := plainStrings(body, 0)
+			switch {
+			case tc.want == nil && end != -1:
+				t.Errorf("plainStrings(%q) = %q, %d; want -1", body, got, end)
+			case tc.want != nil && (end != len(tc.raw) || !reflect.DeepEqual(got, tc.want)):
+				t.Errorf("plainStrings(%q) = %q, %d; want %q, %d", body, got, end, tc.want, len(tc.raw))
+			}
+		}
+	}
+}
+
 // TestCheckDataJSONMatchesEncodingJSON checks that the check results write the same
 // bytes as encoding/json writes for the same results, inside the envelope too, on
 // inputs with quotes, backslashes, control characters, HTML characters, non-ASCII
