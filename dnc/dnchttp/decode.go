@@ -533,10 +533,10 @@ func plainStrings(b []byte, i int) ([]string, int) {
 
 // decodeStrings reads the JSON array raw, element by element, with the rules and
 // error texts of decodeString, in one pass and without reflection: raw is valid JSON
-// (json.Decoder checked it), so only element boundaries need finding. raw is copied
-// into one string, and each element written without escapes is a part of it; only an
-// element with escapes is decoded on its own (by decodeString), and only an error
-// formats the element's name.
+// (walkObject or json.Decoder checked it), so only element boundaries need finding.
+// raw is copied into one string, and each element written without escapes is a part
+// of it; only an element with escapes is decoded on its own (by decodeString), and
+// only an error formats the element's name.
 func decodeStrings(name string, raw json.RawMessage) ([]string, error) {
 	s := string(bytes.TrimSpace(raw))
 	out := make([]string, 0, strings.Count(s, `"`)/2)
