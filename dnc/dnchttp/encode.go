@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -14,17 +15,15 @@ type jsonAppender interface {
 	appendJSON(b []byte) []byte
 }
 
-// appendJSON writes d as json.Marshal(d) does.
+// appendJSON writes d as encoding/json writes {"results": [d.result(0), ...]}.
 func (d checkData) appendJSON(b []byte) []byte {
-	if d.Results == nil {
-		return append(b, `{"results":null}`...)
-	}
-	b = slices.Grow(b, 96*len(d.Results))
+	b = slices.Grow(b, 96*len(d.numbers))
 	b = append(b, `{"results":[`...)
-	for i, r := range d.Results {
+	for i := range d.numbers {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		r := d.result(i)
 		b = append(b, `{"input":`...)
 		b = appendJSONString(b, r.Input)
 		b = append(b, `,"phoneNumber":`...)
@@ -38,12 +37,21 @@ func (d checkData) appendJSON(b []byte) []byte {
 	return append(b, "]}"...)
 }
 
-// appendJSONString writes s as json.Marshal(s) does: as it is between quotes when it
-// is printable ASCII that encoding/json leaves alone, through json.Marshal otherwise
+// asIs[c] says that encoding/json writes the byte c of a string as it is: ASCII from
+// the space up (DEL included) but for '"', '\\' and the HTML characters '<', '>' and '&'.
+var asIs = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+// appendJSONString writes s as json.Marshal(s) does: as it is between quotes when
+// encoding/json leaves each of its bytes alone (asIs), through json.Marshal otherwise
 // (escapes, HTML characters, non-ASCII text).
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !asIs[s[i]] {
 			q, _ := json.Marshal(s) // a string always marshals
 			return append(b, q...)
 		}

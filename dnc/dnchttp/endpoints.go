@@ -225,6 +225,7 @@ func (h *Handler) delete(r *http.Request, org string, _ []byte) (reply, error) {
 	return reply{message: MsgDeleted, data: deleteData{ID: id, PhoneNumber: n}}, nil
 }
 
+// checkResult is one result of POST /api/dnc/check, as the API shows it.
 type checkResult struct {
 	Input       string `json:"input"` // as sent, cut to its first 64 characters and "..." if longer
 	PhoneNumber string `json:"phoneNumber"`
@@ -232,9 +233,26 @@ type checkResult struct {
 	Reason      string `json:"reason"`
 }
 
+// checkData is the data of POST /api/dnc/check, {"results": [checkResult, ...]}, one
+// result for each number in order. It keeps the numbers and the library's decisions
+// as they are, and appendJSON writes each result from them, so that a batch of ten
+// thousand builds no checkResult.
 type checkData struct {
-	Results []checkResult `json:"results"`
+	numbers   []string       // as sent
+	decisions []dnc.Decision // decisions[i] is numbers[i]'s; a missing one is a zero result
 }
+
+// result returns the i-th result.
+func (d checkData) result(i int) checkResult {
+	if i >= len(d.decisions) { // cannot happen: the library decides for every number
+		return checkResult{}
+	}
+	dec := d.decisions[i]
+	return checkResult{Input: clip.Cut(d.numbers[i]), PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason)}
+}
+
+// MarshalJSON writes d as its appendJSON does.
+func (d checkData) MarshalJSON() ([]byte, error) { return d.appendJSON(nil), nil }
 
 // check serves POST /api/dnc/check: the library's decision for each number, in order.
 func (h *Handler) check(r *http.Request, org string, body []byte) (reply, error) {
@@ -266,9 +284,5 @@ func (h *Handler) check(r *http.Request, org string, body []byte) (reply, error)
 	case err != nil && !errors.Is(err, dnc.ErrInvalidNumber):
 		return reply{}, err // invalid numbers are results, not failures
 	}
-	res := make([]checkResult, len(numbers))
-	for i, d := range ds {
-		res[i] = checkResult{Input: clip.Cut(numbers[i]), PhoneNumber: d.Number, Skip: d.Skip, Reason: string(d.Reason)}
-	}
-	return reply{message: MsgChecked, data: checkData{Results: res}}, nil
+	return reply{message: MsgChecked, data: checkData{numbers: numbers, decisions: ds}}, nil
 }

@@ -195,15 +195,33 @@ func (h *Handler) endpoint(name string, fn func(r *http.Request, org string, bod
 // readBody reads the whole body of r, up to MaxBodyBytes. A larger body is the
 // *http.MaxBytesError (413); any other failure to read it (the client stalled past the
 // server's ReadTimeout, or went away) is 400, without its details, which name sockets.
+//
+// It reads as io.ReadAll does, into a buffer sized from the Content-Length when there
+// is one (capped at the limit): a batch check's body of some 200 KB is then read
+// into one allocation rather than grown through a dozen.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-		return nil, err
+	size := int64(512)
+	if r.ContentLength > 0 {
+		size = min(r.ContentLength, MaxBodyBytes) + 1 // the 1: room to see the end
 	}
-	if err != nil {
-		return nil, badRequest("could not read the request body")
+	rd := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	b := make([]byte, 0, size)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, badRequest("could not read the request body")
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append grow it
+		}
 	}
-	return b, nil
 }
 
 // authorize returns the org of the request's bearer token, after checking that it
