@@ -314,14 +314,14 @@ func TestGrowth(t *testing.T) {
 		ctx, s := ctxT(t), New(b.rdb, "")
 		const org = "grow"
 		m := &model{entries: map[string]Entry{}}
-		size := 12000
+		size := 6000 // 375 buckets, 47 log blocks
 		if !b.real {
-			size = 3000 // miniredis' Lua is slow
+			size = 2000 // miniredis' Lua is slow
 		}
 		numbers := numgen.E164(5, size)
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		for lo := 0; lo < len(numbers); lo += 1700 {
-			es := withMeta(numbers[lo:min(lo+1700, len(numbers))])
+		for lo := 0; lo < len(numbers); lo += 1300 {
+			es := withMeta(numbers[lo:min(lo+1300, len(numbers))])
 			if _, err := s.Add(ctx, org, es, now); err != nil {
 				t.Fatal(err)
 			}
