@@ -106,25 +106,9 @@ func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o Import
 	if err := o.Meta.Validate(); err != nil {
 		return rep, err
 	}
-	region, err := e.fileRegion(o.Region)
+	rd, region, err := e.openFile(r, o.Column, o.Region, &o.Chunk, &o.MaxRowErrors)
 	if err != nil {
 		return rep, err
-	}
-	if o.Chunk == 0 {
-		o.Chunk = 10_000
-	}
-	if o.Chunk < 1 || o.Chunk > 100_000 {
-		return rep, fmt.Errorf("%w: import chunk %d: 1 to 100,000", ErrInvalidArgument, o.Chunk)
-	}
-	if o.MaxRowErrors == 0 {
-		o.MaxRowErrors = 100
-	}
-	rd, err := rows.NewReader(r, rows.Options{Column: o.Column})
-	if err != nil {
-		return rep, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	if rd.Layout() == rows.Pairs {
-		region = "US"
 	}
 	im := importer{e: e, org: org, rep: &rep, maxErrs: o.MaxRowErrors}
 	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (importRow, error) { return parseImportRow(row, region, o) })
@@ -154,17 +138,37 @@ func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o Import
 	}
 }
 
-// fileRegion returns the region to read national numbers in: the given one, or the
-// Enforcer's default.
-func (e *Enforcer) fileRegion(region string) (string, error) {
+// openFile checks the options Import and Scrub share, filling in the defaults of chunk
+// (10,000) and maxErrs (100), and reads the layout of r: it returns the rows and the
+// region to read national numbers in (the given one, the Enforcer's default, or US for
+// the FTC layout).
+func (e *Enforcer) openFile(r io.Reader, column, region string, chunk, maxErrs *int) (*rows.Reader, string, error) {
 	if region == "" {
-		return e.cfg.region, nil
+		region = e.cfg.region
+	} else {
+		rc, err := phone.Region(region)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: region: %w", ErrInvalidArgument, err)
+		}
+		region = rc
 	}
-	rc, err := phone.Region(region)
+	if *chunk == 0 {
+		*chunk = 10_000
+	}
+	if *chunk < 1 || *chunk > 100_000 {
+		return nil, "", fmt.Errorf("%w: chunk %d: 1 to 100,000", ErrInvalidArgument, *chunk)
+	}
+	if *maxErrs == 0 {
+		*maxErrs = 100
+	}
+	rd, err := rows.NewReader(r, rows.Options{Column: column})
 	if err != nil {
-		return "", fmt.Errorf("%w: region: %w", ErrInvalidArgument, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	return rc, nil
+	if rd.Layout() == rows.Pairs {
+		region = "US"
+	}
+	return rd, region, nil
 }
 
 type importRow struct {

@@ -71,25 +71,9 @@ func (e *Enforcer) Scrub(ctx context.Context, org string, r io.Reader, dialable,
 	if err := validOrg(org); err != nil {
 		return rep, err
 	}
-	region, err := e.fileRegion(o.Region)
+	rd, region, err := e.openFile(r, o.Column, o.Region, &o.Chunk, &o.MaxRowErrors)
 	if err != nil {
 		return rep, err
-	}
-	if o.Chunk == 0 {
-		o.Chunk = 10_000
-	}
-	if o.Chunk < 1 || o.Chunk > 100_000 {
-		return rep, fmt.Errorf("%w: scrub chunk %d: 1 to 100,000", ErrInvalidArgument, o.Chunk)
-	}
-	if o.MaxRowErrors == 0 {
-		o.MaxRowErrors = 100
-	}
-	rd, err := rows.NewReader(r, rows.Options{Column: o.Column})
-	if err != nil {
-		return rep, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	if rd.Layout() == rows.Pairs {
-		region = "US"
 	}
 	if skipped == nil {
 		skipped = io.Discard
