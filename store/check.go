@@ -190,22 +190,6 @@ func (s *Store) CheckManyEpoch(ctx context.Context, org string, numbers []string
 	return s.checkManyScripts(ctx, org, ds, defaultEnabled)
 }
 
-// digitsAndValue is digits, with the digits' value, in one pass.
-func digitsAndValue(number string) (string, uint64, error) {
-	if len(number) < 2 || len(number) > 16 || number[0] != '+' || number[1] == '0' {
-		return "", 0, fmt.Errorf("%w: %q", errNotE164, number)
-	}
-	var n uint64
-	for i := 1; i < len(number); i++ {
-		c := number[i]
-		if c < '0' || c > '9' {
-			return "", 0, fmt.Errorf("%w: %q", errNotE164, number)
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return number[1:], n, nil
-}
-
 // errStale: a bucket read is not the home of a number it was read for (the table grew),
 // or is missing.
 var errStale = errors.New("bucket table out of date")
@@ -408,20 +392,8 @@ func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
 		if f == "~d" {
 			hasDepth = true
 		}
-		if len(f) == 0 || len(f) > 15 || f[0] == '0' {
-			continue
-		}
-		n := uint64(0)
-		for i := 0; i < len(f); i++ {
-			c := f[i]
-			if c < '0' || c > '9' {
-				n = 0
-				break
-			}
-			n = n*10 + uint64(c-'0')
-		}
-		if n != 0 {
-			dst = append(dst, n)
+		if validDigits(f) {
+			dst = append(dst, digitsValue(f))
 		}
 	}
 	slices.Sort(dst)

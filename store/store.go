@@ -118,15 +118,30 @@ var errNotE164 = errors.New("store: numbers must be E.164")
 
 // digits returns number without its "+", or an error if it is not E.164.
 func digits(number string) (string, error) {
-	if len(number) < 2 || len(number) > 16 || number[0] != '+' || number[1] == '0' {
-		return "", fmt.Errorf("%w: %q", errNotE164, number)
+	d, _, err := digitsAndValue(number)
+	return d, err
+}
+
+// digitsAndValue is digits, with the digits' value.
+func digitsAndValue(number string) (string, uint64, error) {
+	if len(number) < 2 || number[0] != '+' || !validDigits(number[1:]) {
+		return "", 0, fmt.Errorf("%w: %q", errNotE164, number)
 	}
-	for i := 1; i < len(number); i++ {
-		if c := number[i]; c < '0' || c > '9' {
-			return "", fmt.Errorf("%w: %q", errNotE164, number)
+	return number[1:], digitsValue(number[1:]), nil
+}
+
+// validDigits reports whether d is a number's digits in E.164: 1 to 15 ASCII digits,
+// the first not 0.
+func validDigits(d string) bool {
+	if len(d) == 0 || len(d) > 15 || d[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
 		}
 	}
-	return number[1:], nil
+	return true
 }
 
 func flag(b bool) string {

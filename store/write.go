@@ -141,7 +141,7 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 			}
 			added = append(added, seq > 0)
 			e := &entries[lo+i]
-			num, _ := strconv.ParseUint(e.Number[1:], 10, 64)
+			num := digitsValue(e.Number[1:]) // checked by digits above
 			switch {
 			case seq > 0:
 				e.ID, e.Seq, e.CreatedAt = key.encode(num, uint64(seq)), uint64(seq), time.UnixMilli(ms).UTC()
