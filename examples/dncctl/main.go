@@ -107,6 +107,15 @@ func (c *command) flags(withJSON bool) {
 	}
 }
 
+// fileFlags sets up the flags of a command that reads a file: the common ones, -json,
+// -column and -region.
+func (c *command) fileFlags() (column, region *string) {
+	c.flags(true)
+	column = c.fs.String("column", "", "phone column: a header name or a 1-based index (default: the column named phone, number, ...)")
+	region = c.fs.String("region", "US", "region of numbers written without a country code")
+	return column, region
+}
+
 func (c *command) parse(args []string) error {
 	if err := c.fs.Parse(args); err != nil {
 		return err
@@ -198,9 +207,7 @@ func (c *command) orgCommand(ctx context.Context, args []string) error {
 }
 
 func (c *command) importFiles(ctx context.Context, args []string) error {
-	c.flags(true)
-	column := c.fs.String("column", "", "phone column: a header name or a 1-based index (default: the column named phone, number, ...)")
-	region := c.fs.String("region", "US", "region of numbers written without a country code")
+	column, region := c.fileFlags()
 	typ := c.fs.String("type", "", "type of every entry whose row has none")
 	batch := c.fs.String("batch", "", "batchId of every entry whose row has none")
 	del := c.fs.Bool("delete", false, "remove the numbers instead of listing them (an action column decides row by row)")
@@ -348,9 +355,7 @@ func (c *command) export(ctx context.Context, args []string) error {
 }
 
 func (c *command) scrub(ctx context.Context, args []string) error {
-	c.flags(true)
-	column := c.fs.String("column", "", "phone column: a header name or a 1-based index (default: the column named phone, number, ...)")
-	region := c.fs.String("region", "US", "region of numbers written without a country code")
+	column, region := c.fileFlags()
 	outName := c.fs.String("o", "", "file to write the dialable rows to (required)")
 	skippedName := c.fs.String("skipped", "", "file to write the skipped rows to, with a dnc_reason column")
 	if err := c.parse(args); err != nil {
