@@ -135,8 +135,8 @@ func TestCheckDataJSONMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := marshalEnvelope(env); err != nil || string(got) != string(want) {
-			t.Errorf("marshalEnvelope = %s, %v;\nencoding/json %s", got, err, want)
+		if got, err := appendEnvelope(nil, env); err != nil || string(got) != string(want) {
+			t.Errorf("appendEnvelope = %s, %v;\nencoding/json %s", got, err, want)
 		}
 		if got, err := json.Marshal(env); err != nil || string(got) != string(want) {
 			t.Errorf("json.Marshal = %s, %v;\nencoding/json %s", got, err, want)

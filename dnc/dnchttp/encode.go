@@ -61,11 +61,8 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// marshalEnvelope is json.Marshal(env), with data that is a jsonAppender written by
-// itself.
-func marshalEnvelope(env envelope) ([]byte, error) { return appendEnvelope(nil, env) }
-
-// appendEnvelope appends marshalEnvelope(env) to dst.
+// appendEnvelope appends json.Marshal(env) to dst, with data that is a jsonAppender
+// written by itself.
 func appendEnvelope(dst []byte, env envelope) ([]byte, error) {
 	a, ok := env.Data.(jsonAppender)
 	if !ok {
