@@ -186,7 +186,7 @@ func parseImportRow(row rows.Row, region string, o ImportOptions) (importRow, er
 	if err != nil {
 		return importRow{}, &NumberError{Input: row.Number, Err: err}
 	}
-	m := Meta{Type: cmpOr(row.Type, o.Meta.Type), BatchID: cmpOr(row.BatchID, o.Meta.BatchID), RequestUUID: cmpOr(row.RequestUUID, o.Meta.RequestUUID)}
+	m := Meta{Type: cmp.Or(row.Type, o.Meta.Type), BatchID: cmp.Or(row.BatchID, o.Meta.BatchID), RequestUUID: cmp.Or(row.RequestUUID, o.Meta.RequestUUID)}
 	if err := m.Validate(); err != nil {
 		return importRow{}, err
 	}
@@ -201,13 +201,6 @@ func parseImportRow(row rows.Row, region string, o ImportOptions) (importRow, er
 		return importRow{}, errAction
 	}
 	return importRow{line: row.Line, number: n, meta: m, del: del}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // chunk is a run of parsed rows, with the rows that were invalid among them.
