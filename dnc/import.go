@@ -415,18 +415,7 @@ func addSeq(rs []seqRange, seq uint64) []seqRange {
 }
 
 func (im *importer) isOurs(seq uint64) bool {
-	rs := im.ours
-	lo, hi := 0, len(rs)
-	for lo < hi {
-		m := (lo + hi) / 2
-		switch {
-		case seq < rs[m].lo:
-			hi = m
-		case seq > rs[m].hi:
-			lo = m + 1
-		default:
-			return true
-		}
-	}
-	return false
+	// the first range that ends at or after seq, if it starts at or before it
+	i, _ := slices.BinarySearchFunc(im.ours, seq, func(r seqRange, s uint64) int { return cmp.Compare(r.hi, s) })
+	return i < len(im.ours) && im.ours[i].lo <= seq
 }
