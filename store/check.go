@@ -392,8 +392,8 @@ func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
 		if f == "~d" {
 			hasDepth = true
 		}
-		if validDigits(f) {
-			dst = append(dst, digitsValue(f))
+		if n, ok := parseDigits(f); ok {
+			dst = append(dst, n)
 		}
 	}
 	slices.Sort(dst)

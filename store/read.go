@@ -294,7 +294,7 @@ func (s *Store) Walk(ctx context.Context, org string, cursor int64) ([]Entry, in
 	for i, c := range logs {
 		for off, d := range c.Val() {
 			o, err := strconv.ParseUint(off, 10, 8)
-			if err != nil || o >= 128 || !validDigits(d) {
+			if _, ok := parseDigits(d); err != nil || o >= 128 || !ok {
 				continue // not the store's: foreign data
 			}
 			slots = append(slots, slot{seq: uint64(cursor+int64(i))*128 + o, digits: d})

@@ -124,24 +124,30 @@ func digits(number string) (string, error) {
 
 // digitsAndValue is digits, with the digits' value.
 func digitsAndValue(number string) (string, uint64, error) {
-	if len(number) < 2 || number[0] != '+' || !validDigits(number[1:]) {
+	if len(number) < 2 || number[0] != '+' {
 		return "", 0, fmt.Errorf("%w: %q", errNotE164, number)
 	}
-	return number[1:], digitsValue(number[1:]), nil
+	n, ok := parseDigits(number[1:])
+	if !ok {
+		return "", 0, fmt.Errorf("%w: %q", errNotE164, number)
+	}
+	return number[1:], n, nil
 }
 
-// validDigits reports whether d is a number's digits in E.164: 1 to 15 ASCII digits,
-// the first not 0.
-func validDigits(d string) bool {
+// parseDigits returns the value of d and whether d is a number's digits in E.164: 1 to
+// 15 ASCII digits, the first not 0; one pass.
+func parseDigits(d string) (uint64, bool) {
 	if len(d) == 0 || len(d) > 15 || d[0] == '0' {
-		return false
+		return 0, false
 	}
+	var n uint64
 	for i := 0; i < len(d); i++ {
 		if d[i] < '0' || d[i] > '9' {
-			return false
+			return 0, false
 		}
+		n = n*10 + uint64(d[i]-'0')
 	}
-	return true
+	return n, true
 }
 
 func flag(b bool) string {
