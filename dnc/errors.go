@@ -56,9 +56,9 @@ var (
 	// ErrUnavailable, even under WithFailOpen, until the data comes back or
 	// AcceptState(org) is called. The Observer sees it with each decision.
 	ErrStateLost = errors.New("dnc: the org's stored state was lost")
-	// ErrSearchTooBroad: List was asked to search, by something other than one full
-	// number, a list too long to read in one request. It matches ErrInvalidArgument.
-	ErrSearchTooBroad = fmt.Errorf("%w: search needs a full number on a list this long", ErrInvalidArgument)
+	// ErrSearchTooBroad: List was asked to search by a text that names more entries
+	// than one request sorts (see List). It matches ErrInvalidArgument.
+	ErrSearchTooBroad = fmt.Errorf("%w: search too broad", ErrInvalidArgument)
 )
 
 // NumberError reports a number that could not be normalized. It matches

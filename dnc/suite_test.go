@@ -649,10 +649,15 @@ func testListAndSearch(t *testing.T, rdb redis.UniversalClient) {
 	check(dnc.ListOptions{Limit: 10, Search: strings.ToLower(uuid)}, []string{"+12125550106"}, 1)
 	check(dnc.ListOptions{Limit: 10, Search: "req-3"}, nil, 0)
 	check(dnc.ListOptions{Limit: 10, Search: "customer"}, nil, 0)
-	// a number's leading digits, in any format, with or without the country code
-	check(dnc.ListOptions{Limit: 10, Search: "+1212"}, []string{"+12125550106", "+12125550102", "+12125550101", "+12125550100"}, 4)
+	// a number's leading digits, in any format, with or without the country code: in
+	// number order (shorter numbers first)
+	check(dnc.ListOptions{Limit: 10, Search: "+1212"}, []string{"+12125550100", "+12125550101", "+12125550102", "+12125550106"}, 4)
+	check(dnc.ListOptions{Limit: 2, Offset: 1, Search: "+1212"}, []string{"+12125550101", "+12125550102"}, 4)
 	check(dnc.ListOptions{Limit: 10, Search: "(312) 555-01"}, []string{"+13125550103"}, 1)
-	check(dnc.ListOptions{Limit: 10, Search: "212555010"}, []string{"+12125550106", "+12125550102", "+12125550101", "+12125550100"}, 4)
+	check(dnc.ListOptions{Limit: 10, Search: "212555010"}, []string{"+12125550100", "+12125550101", "+12125550102", "+12125550106"}, 4)
+	check(dnc.ListOptions{Limit: 10, Search: "+"}, nil, 0)
+	check(dnc.ListOptions{Limit: 10, Search: "+1"}, []string{"+12125550100", "+12125550101", "+12125550102", "+12125550106", "+13125550103"}, 5)
+	check(dnc.ListOptions{Limit: 10, Search: "4"}, []string{"+442079460104"}, 1) // "+4", then "+14" under region US
 	check(dnc.ListOptions{Limit: 10, Search: "+44 20 7946"}, []string{"+442079460104"}, 1)
 	check(dnc.ListOptions{Limit: 10, Search: "+1 212-555-0102"}, []string{"+12125550102"}, 1)
 	check(dnc.ListOptions{Limit: 10, Search: "0104"}, nil, 0)

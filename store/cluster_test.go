@@ -44,6 +44,12 @@ func TestClusterKeysShareOneSlot(t *testing.T) {
 		if got, total, err := s.Search(ctx, o, Query{Text: "batch-000000"}, 0, 10); len(got) != 10 || total != 2399 || err != nil {
 			t.Fatalf("Search = %d, %d, %v", len(got), total, err)
 		}
+		if got, total, err := s.Search(ctx, o, Query{Text: es[300].RequestUUID}, 0, 10); len(got) != 1 || got[0] != es[300] || total != 1 || err != nil {
+			t.Fatalf("Search(requestUUID) = %v, %d, %v; want %+v", got, total, err, es[300])
+		}
+		if got, total, err := s.Search(ctx, o, Query{Prefixes: []string{numbers[300][1:]}}, 0, 10); len(got) != 1 || got[0] != es[300] || total != 1 || err != nil {
+			t.Fatalf("Search(number) = %v, %d, %v; want %+v", got, total, err, es[300])
+		}
 		want, err := rdb.ClusterKeySlot(ctx, "{"+o+"}").Result()
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +76,8 @@ func TestClusterKeysShareOneSlot(t *testing.T) {
 			kind, _, _ := strings.Cut(strings.TrimPrefix(k, Base("dnc", o)), ":")
 			kinds[kind]++
 		}
-		if kinds["meta"] != 1 || kinds["f"] != 1 || kinds["d"] != 1 || kinds["b"] < 32 || kinds["l"] < 19 || kinds["g"] != 1 || len(kinds) != 6 {
+		if kinds["meta"] != 1 || kinds["f"] != 1 || kinds["d"] != 1 || kinds["b"] < 32 || kinds["l"] < 19 || kinds["g"] != 1 ||
+			kinds["x"] == 0 || kinds["xc"] == 0 || kinds["r"] == 0 || kinds["o"] == 0 || len(kinds) != 10 {
 			t.Errorf("org %q: keys by kind %v", o, kinds)
 		}
 	}

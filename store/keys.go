@@ -43,7 +43,7 @@ const DefaultPrefix = "dnc"
 // SchemaVersion is the layout version this package writes into each org's meta hash.
 // Version 1 (no meta hash; one "<base>entries" hash per org) is refused with
 // ErrSchema, as is any other version.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // MaxOrgLen is the longest org id, in bytes.
 const MaxOrgLen = 128

@@ -35,7 +35,10 @@ func backends(t *testing.T) []backend {
 	return []backend{{"miniredis", mini, false}, {"redis", redistest.Start(t).Client(t), true}}
 }
 
+// forEachBackend runs fn on each backend; the tests that use it run in parallel (each
+// has servers of its own).
 func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) { fn(t, b) })
 	}
@@ -149,10 +152,13 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 				o, _ := strconv.ParseUint(off, 10, 64)
 				slots[blk*128+o] = "+" + d
 			}
+		case strings.HasPrefix(kind, "x:") || strings.HasPrefix(kind, "xc:") || strings.HasPrefix(kind, "r:") || strings.HasPrefix(kind, "o:"):
+			// the search indexes: verifyIndexes
 		default:
 			t.Errorf("key %s is not in the schema", k)
 		}
 	}
+	verifyIndexes(t, rdb, org, m, keys, L, p)
 	if len(seqOf) != len(m.entries) || len(slots) != len(m.entries) {
 		t.Fatalf("%d numbers in buckets, %d log slots; the model holds %d", len(seqOf), len(slots), len(m.entries))
 	}
@@ -304,6 +310,7 @@ func TestKeysStayInStep(t *testing.T) {
 			}
 		}
 		verify(t, b.rdb, s, org, m)
+		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
 	})
 }
 
@@ -370,7 +377,8 @@ func TestSchemaVersion(t *testing.T) {
 		ctx, s := ctxT(t), New(b.rdb, "")
 		for name, setup := range map[string]func(org string) error{
 			"version 1 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "1").Err() },
-			"version 3 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "3", "n", "5").Err() },
+			"version 2 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "2", "n", "5").Err() },
+			"version 4 marker": func(org string) error { return b.rdb.HSet(ctx, Base("dnc", org)+"meta", "v", "4", "n", "5").Err() },
 			"version 1 data, no marker": func(org string) error {
 				return b.rdb.HSet(ctx, Base("dnc", org)+"entries", "+14155552671", `{"id":"x"}`, "enabled", "1").Err()
 			},

@@ -143,7 +143,7 @@ func (s *Store) listPart(ctx context.Context, org string, offset, limit int) ([]
 
 // Query is what Search looks for: entries whose number starts with one of Prefixes
 // (E.164 digits without "+"), or whose type, batchId or requestUUID equals Text, in any
-// case. An empty Query matches nothing.
+// case (ASCII letters). An empty Query matches nothing.
 type Query struct {
 	Prefixes []string
 	Text     string
@@ -151,96 +151,184 @@ type Query struct {
 
 // Search limits.
 const (
-	// SearchBlocks is how many log blocks (of 128 sequence numbers) one search script
-	// reads: it bounds the time one script holds Redis.
-	SearchBlocks = 2
-	// MaxSearchScan is the most entries one Search reads; a list longer than that is
-	// searched only by a full number, and other searches fail with ErrSearchTooBroad.
-	MaxSearchScan = 200_000
+	// SearchChunks is how many chunks of the number index (192 to 384 numbers each) one
+	// search script reads: it bounds the time one script holds Redis.
+	SearchChunks = 128
+	// MaxSearchGather is the most type and batchId matches a search gathers and sorts
+	// itself, which it must when the text is stored in several cases, or when it is also
+	// a number prefix; a search that would gather more fails with ErrSearchTooBroad.
+	MaxSearchGather = 2000
 )
 
-// ErrSearchTooBroad: a Search would read more than MaxSearchScan entries.
-var ErrSearchTooBroad = errors.New("store: search would read too much of a long list")
+// ErrSearchTooBroad: a search would gather more than MaxSearchGather matches.
+var ErrSearchTooBroad = errors.New("store: search too broad")
 
-// Search returns the page (offset, limit as in List) of org's entries that match q,
-// newest first, and how many match in all. It reads the listing newest first,
-// SearchBlocks log blocks a script, so Redis is never held long, but its cost grows
-// with the list's length: it refuses (ErrSearchTooBroad) a list longer than
-// MaxSearchScan entries. A search for one full number is Get, whatever the list's size.
+// Search returns the page (offset, limit as in List) of org's entries that match q, and
+// how many match in all. Matches by number come first, in number order (shorter numbers
+// first), then the other matches: of type or batchId newest first, then of
+// requestUUID newest first; an entry that matches in several ways is listed once, in
+// the first way. Every way is read from an index, so the cost does not grow with the
+// list: a page of type or batchId matches, or of requestUUID matches, is one round
+// trip; matches by number cost one script per SearchChunks chunks of 192 to 384
+// numbers that the prefixes span (a prefix that matches half the list counts its
+// chunks in several short scripts).
 func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit int) ([]Entry, int64, error) {
 	if offset < 0 || limit < 0 || limit > MaxListLimit {
 		return nil, 0, fmt.Errorf("store: search: offset %d, limit %d out of range", offset, limit)
 	}
-	if len(q.Prefixes) == 0 && q.Text == "" {
+	prefixes := cleanPrefixes(q.Prefixes)
+	text := asciiLower(q.Text)
+	if len(prefixes) == 0 && text == "" {
 		return []Entry{}, 0, nil
 	}
-	if total, err := s.Count(ctx, org); err != nil {
-		return nil, 0, err
-	} else if total > MaxSearchScan {
-		return nil, 0, fmt.Errorf("%w: the list has %d entries; searches other than by a full number read at most %d", ErrSearchTooBroad, total, MaxSearchScan)
+	entries := []Entry{}
+	var total int64
+	if len(prefixes) > 0 {
+		args := []any{"", offset, limit, SearchChunks}
+		for _, r := range numberRanges(prefixes) {
+			args = append(args, r.len, r.lo, r.hi)
+		}
+		for {
+			reply, err := s.runRO(ctx, searchNumberScript, org, args...).Slice()
+			if err != nil {
+				return nil, 0, scriptErr(err)
+			}
+			cursor, counted, pass, page, err := readNumberSearch(org, reply)
+			if err != nil {
+				return nil, 0, err
+			}
+			total += counted
+			entries = append(entries, page...)
+			if cursor == "" {
+				break
+			}
+			args[0], args[1], args[2] = cursor, pass, limit-len(entries)
+		}
 	}
-	text := strings.ToLower(q.Text)
-	uuid := ""
-	if b, _, ok := uuidBytes(text); ok {
-		uuid = string(b[:])
-	}
-	args := []any{"", SearchBlocks, text, uuid}
-	for _, p := range q.Prefixes {
-		args = append(args, p)
-	}
-	var matches []Entry
-	for {
-		reply, err := s.runRO(ctx, searchScript, org, args...).Slice()
+	if text != "" {
+		uuid := ""
+		if b, _, ok := uuidBytes(text); ok {
+			uuid = string(b[:])
+		}
+		args := []any{text, uuid, max(0, int64(offset)-total), limit - len(entries), MaxSearchGather}
+		for _, p := range prefixes {
+			args = append(args, p)
+		}
+		reply, err := s.runRO(ctx, searchTextScript, org, args...).Slice()
 		if err != nil {
+			if strings.Contains(err.Error(), "DNCBROAD") {
+				return nil, 0, fmt.Errorf("%w: %s", ErrSearchTooBroad, err.Error()[strings.Index(err.Error(), "DNCBROAD")+len("DNCBROAD "):])
+			}
 			return nil, 0, scriptErr(err)
 		}
-		next, page, err := readSearch(org, reply)
+		if len(reply) < 2 {
+			return nil, 0, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
+		}
+		n, ok := reply[0].(int64)
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: search total %v", ErrBadReply, reply[0])
+		}
+		page, err := readPairs(org, reply[1:])
 		if err != nil {
 			return nil, 0, err
 		}
-		matches = append(matches, page...)
-		if next < 0 {
-			break
-		}
-		args[0] = next
+		total += n
+		entries = append(entries, page...)
 	}
-	total := int64(len(matches))
-	if offset >= len(matches) {
-		return []Entry{}, total, nil
-	}
-	return matches[offset:min(offset+limit, len(matches))], total, nil
+	return entries, total, nil
 }
 
-func readSearch(org string, reply []any) (int64, []Entry, error) {
-	if len(reply) < 2 {
-		return 0, nil, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
+// cleanPrefixes drops the prefixes that cannot begin an E.164 number (empty, longer than
+// 15 digits, not digits, or starting with 0), repeats, and those that another prefix
+// begins (it matches them all already), and sorts the rest.
+func cleanPrefixes(ps []string) []string {
+	var ok []string
+	for _, p := range ps {
+		if _, valid := parseDigits(p); valid {
+			ok = append(ok, p)
+		}
 	}
-	next, ok1 := reply[0].(int64)
-	k, ok2 := reply[1].(int64)
-	if !ok1 || !ok2 || k < 0 || int64(len(reply)) < 2+2*k {
-		return 0, nil, fmt.Errorf("%w: search header %v %v", ErrBadReply, reply[0], reply[1])
+	slices.Sort(ok)
+	out := ok[:0]
+	for _, p := range ok {
+		if len(out) == 0 || !strings.HasPrefix(p, out[len(out)-1]) {
+			out = append(out, p)
+		}
 	}
-	dict, err := readDict(reply[2+2*k:])
+	return out
+}
+
+type numberRange struct{ len, lo, hi string }
+
+// numberRanges returns, in number order (by length, then value), the ranges of numbers
+// that begin with one of prefixes: for each length from the prefix's to 15 digits, the
+// prefix followed by zeros up to the prefix followed by nines.
+func numberRanges(prefixes []string) []numberRange {
+	var out []numberRange
+	for n := 1; n <= 15; n++ {
+		for _, p := range prefixes {
+			if len(p) <= n {
+				out = append(out, numberRange{strconv.Itoa(n), p + strings.Repeat("0", n-len(p)), p + strings.Repeat("9", n-len(p))})
+			}
+		}
+	}
+	return out
+}
+
+// asciiLower returns s with its ASCII letters in lower case, as the scripts' string.lower does.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// readNumberSearch reads search_number.lua's reply.
+func readNumberSearch(org string, reply []any) (cursor string, counted int64, pass int64, page []Entry, err error) {
+	if len(reply) < 4 {
+		return "", 0, 0, nil, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
+	}
+	cursor, ok1 := reply[0].(string)
+	counted, ok2 := reply[1].(int64)
+	pass, ok3 := reply[2].(int64)
+	if !ok1 || !ok2 || !ok3 {
+		return "", 0, 0, nil, fmt.Errorf("%w: search header %v", ErrBadReply, reply[:3])
+	}
+	page, err = readPairs(org, reply[3:])
+	return cursor, counted, pass, page, err
+}
+
+// readPairs reads {k, digits1, record1, ..., index, text, ...}: k entries and the
+// dictionary texts their records name. An entry whose record is "" is gone: left out.
+func readPairs(org string, reply []any) ([]Entry, error) {
+	k, ok := reply[0].(int64)
+	if !ok || k < 0 || int64(len(reply)) < 1+2*k {
+		return nil, fmt.Errorf("%w: search: %v entries", ErrBadReply, reply[0])
+	}
+	dict, err := readDict(reply[1+2*k:])
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	entries, key := make([]Entry, 0, k), keyOf(org)
 	for i := int64(0); i < k; i++ {
-		d, ok1 := reply[2+2*i].(string)
-		rec, ok2 := reply[3+2*i].(string)
+		d, ok1 := reply[1+2*i].(string)
+		rec, ok2 := reply[2+2*i].(string)
 		if !ok1 || !ok2 {
-			return 0, nil, fmt.Errorf("%w: search entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
+			return nil, fmt.Errorf("%w: search entry %T %T", ErrBadReply, reply[1+2*i], reply[2+2*i])
 		}
 		if rec == "" {
-			continue // removed or listed again since the log slot was read
+			continue
 		}
 		e, err := decodeRecord(key, d, rec, dict)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		entries = append(entries, e)
 	}
-	return next, entries, nil
+	return entries, nil
 }
 
 // WalkBlocks is how many log blocks (of 128 sequence numbers) one Walk reads: up to

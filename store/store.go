@@ -39,15 +39,16 @@ func script(name string) *redis.Script {
 }
 
 var (
-	checkScript     = script("check.lua")
-	checkManyScript = script("check_many.lua")
-	toggleScript    = script("toggle.lua")
-	addScript       = script("add.lua")
-	removeScript    = script("remove.lua")
-	getScript       = script("get.lua")
-	listScript      = script("list.lua")
-	scanScript      = script("scan.lua")
-	searchScript    = script("search.lua")
+	checkScript        = script("check.lua")
+	checkManyScript    = script("check_many.lua")
+	toggleScript       = script("toggle.lua")
+	addScript          = script("add.lua")
+	removeScript       = script("remove.lua")
+	getScript          = script("get.lua")
+	listScript         = script("list.lua")
+	scanScript         = script("scan.lua")
+	searchNumberScript = script("search_number.lua")
+	searchTextScript   = script("search_text.lua")
 )
 
 // ChunkSize is how many numbers one check_many script carries at most (the batch

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ func TestAddAllOrNothing(t *testing.T) {
 			{"large table, foreign bucket, metadata", 1400, true, "bucket"},
 			{"large table, foreign count", 1400, false, "count"},
 			{"large table, foreign dictionary index", 1400, true, "dict"},
+			{"small table, foreign number chunk", 40, false, "chunk"},
+			{"large table, foreign number chunk", 1400, true, "chunk"},
+			{"large table, foreign requestUUID bucket", 1400, true, "rbucket"},
+			{"large table, foreign posting", 1400, true, "posting"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				org := fmt.Sprintf("undo%d%v%s", tc.listed, tc.meta, tc.spoil)
@@ -106,6 +111,30 @@ func TestAddAllOrNothing(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				var spoiled string // an index key set to a string
+				switch tc.spoil {
+				case "chunk": // the first number of its length: chunk 0 of a new directory
+					victim, spoiled = "+3912345", base+"o:7:0"
+				case "rbucket": // the bucket of the last entry's requestUUID
+					victim = numgen.E164(63, 1)[0]
+					fp, _ := fingerprint(withMeta(append(slices.Clone(chunk), victim))[len(chunk)].RequestUUID)
+					spoiled = base + "r:" + strconv.FormatUint(tableSize{L: uint8(L), p: uint64(p)}.bucket(fp), 10)
+				case "posting": // where the chunk's complaints go
+					victim = numgen.E164(63, 1)[0]
+					i, err := b.rdb.HGet(ctx, base+"d", "scomplaint").Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					spoiled = base + "x:" + i + ":" + strconv.Itoa((tc.listed+1)/512)
+				}
+				if spoiled != "" {
+					if err := b.rdb.Del(ctx, spoiled).Err(); err != nil {
+						t.Fatal(err)
+					}
+					if err := b.rdb.Set(ctx, spoiled, "oops", 0).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if victim == "" {
 					t.Fatal("no bucket to spoil")
 				}
@@ -122,8 +151,8 @@ func TestAddAllOrNothing(t *testing.T) {
 				if after := redistest.Snapshot(t, b.rdb); after != before {
 					t.Fatalf("a failed Add changed Redis")
 				}
-				if tc.spoil == "bucket" {
-					return // verify reads every bucket
+				if tc.spoil == "bucket" || spoiled != "" {
+					return // verify reads every bucket and index
 				}
 				// Mended, the same chunk goes in whole.
 				switch tc.spoil {

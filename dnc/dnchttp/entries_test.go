@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,6 +149,8 @@ func TestList(t *testing.T) {
 		return map[string]any{"dncList": entries, "pagination": map[string]int{
 			"total": total, "page": page, "limit": limit, "totalPages": totalPages}}
 	}
+	byNumber := slices.Clone(all) // all is newest first; the numbers were listed in number order
+	slices.Reverse(byNumber)
 	for _, tc := range []struct {
 		query string
 		data  any
@@ -169,9 +172,9 @@ func TestList(t *testing.T) {
 		{"?search=complaint&limit=2&page=2", page([]entry{all[5], all[7]}, 6, 2, 2, 3)},
 		{"?search=req-11", page(all[:1], 1, 1, 10, 1)},
 		{"?search=212-555-0103", page([]entry{all[8]}, 1, 1, 10, 1)},
-		{"?search=5550103", page(nil, 0, 1, 10, 0)},            // digits match from the start of the number only
-		{"?search=%2B121255501", page(all[:10], 12, 1, 10, 2)}, // "+1212..." escaped
-		{"?search=+121255501", page(all[:10], 12, 1, 10, 2)},   // unescaped "+" reads as a space: trimmed
+		{"?search=5550103", page(nil, 0, 1, 10, 0)},                      // digits match from the start of the number only
+		{"?search=%2B121255501", page(byNumber[:10], 12, 1, 10, 2)},      // "+1212..." escaped; numbers in number order
+		{"?search=+121255501&page=2", page(byNumber[10:], 12, 2, 10, 2)}, // unescaped "+" reads as a space: trimmed
 		{"?search=nothing", page(nil, 0, 1, 10, 0)},
 		{"?search=", page(all[:10], 12, 1, 10, 2)},
 		{"?orgId=org-b&unknown=1", page(all[:10], 12, 1, 10, 2)}, // the org comes from the token only

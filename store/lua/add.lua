@@ -53,6 +53,21 @@ local function split()
   hsetMany(dst, moved)
   hdelMany(src, fields)
   redis.call('HSET', src, '~d', depth)
+  -- the requestUUID bucket of the same number moves its fingerprints alike
+  local rkv = redis.call('HGETALL', RBUCKET .. itoa(p))
+  local rf, rmoved = {}, {}
+  for j = 1, #rkv, 2 do
+    local fp = tonumber(rkv[j])
+    if fp and fp % (2 * m) ~= p then
+      rf[#rf + 1] = rkv[j]
+      rmoved[#rmoved + 1] = rkv[j]
+      rmoved[#rmoved + 1] = rkv[j + 1]
+    end
+  end
+  if #rf > 0 then
+    hsetMany(RBUCKET .. itoa(p + m), rmoved)
+    hdelMany(RBUCKET .. itoa(p), rf)
+  end
   p = p + 1
   if p == m then L, p = L + 1, 0 end
 end
@@ -60,7 +75,7 @@ end
 -- The dictionary: every distinct text the numbers name, read in one HMGET. A text it
 -- lacks is added only when a new number needs it (adding numbers that are all listed
 -- already writes nothing), and there must be room for all of them.
-local index, dictTop = {[''] = 0}, nil -- text -> its index, or false when the dictionary lacks it
+local index, dictTop, missing = {[''] = 0}, nil, 0 -- index: text -> its index, or false when the dictionary lacks it
 do
   local texts, fields = {}, {}
   local function note(t)
@@ -76,7 +91,6 @@ do
     note(ARGV[a + 2])
     if string.byte(ARGV[a + 3], 1) == 3 then note(string.sub(ARGV[a + 3], 2)) end
   end
-  local missing = 0
   if #fields > 0 then
     local v = hmgetMany(DICT, fields)
     for j, t in ipairs(texts) do
@@ -109,19 +123,42 @@ do
   local keys = {}
   local bp, bL = p, L
   while n + count > LOAD * (2 ^ bL + bp) do
-    keys[BUCKET .. itoa(bp)] = true
-    keys[BUCKET .. itoa(bp + 2 ^ bL)] = true
+    for _, b in ipairs({itoa(bp), itoa(bp + 2 ^ bL)}) do
+      keys[BUCKET .. b] = 'hash'
+      keys[RBUCKET .. b] = 'hash'
+    end
     bp = bp + 1
     if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
   end
   if inline then
-    for b = 0, 2 ^ L + p - 1 do keys[BUCKET .. itoa(b)] = true end
+    for b = 0, 2 ^ L + p - 1 do
+      keys[BUCKET .. itoa(b)] = 'hash'
+      keys[RBUCKET .. itoa(b)] = 'hash'
+    end
   end
-  for blk = floor((seq + 1) / BLOCK), floor((seq + count) / BLOCK) do keys[logKey(blk)] = true end
-  for k in pairs(keys) do
+  for blk = floor((seq + 1) / BLOCK), floor((seq + count) / BLOCK) do keys[logKey(blk)] = 'hash' end
+  -- the number directories of the call's lengths; while inline, every chunk a number
+  -- can go to too (chunks split only after the numbers are in)
+  for a = 4, #ARGV, W do
+    keys[odir(ARGV[a])] = 'zset'
+  end
+  for k, want in pairs(keys) do
     local t = redis.call('TYPE', k).ok
-    if t ~= 'hash' and t ~= 'none' then
-      return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a hash')
+    if t ~= want and t ~= 'none' then
+      return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a ' .. want)
+    end
+  end
+  if inline then
+    local chunks = {}
+    for a = 4, #ARGV, W do
+      local r = redis.call('ZREVRANGEBYSCORE', odir(ARGV[a]), ARGV[a], '-inf', 'LIMIT', 0, 1)
+      chunks[odir(ARGV[a]) .. ':' .. (r[1] or '0')] = true
+    end
+    for k in pairs(chunks) do
+      local t = redis.call('TYPE', k).ok
+      if t ~= 'set' and t ~= 'none' then
+        return redis.error_reply('DNCCORRUPT ' .. k .. ' holds a ' .. t .. ', not a set')
+      end
     end
   end
 end
@@ -136,6 +173,26 @@ do
   if not counts then return redis.error_reply(cerr) end
 end
 
+-- The postings the new numbers can add to: every index the call's texts have or will
+-- get (new texts are given the next ones), in the posting blocks of the sequence
+-- numbers the call can give.
+local postCounts
+do
+  local plan, idxs = {}, {}
+  for _, i in pairs(index) do
+    if i and i > 0 then idxs[#idxs + 1] = i end
+  end
+  for i = (dictTop or 0) + 1, (dictTop or 0) + missing do idxs[#idxs + 1] = i end
+  for _, i in ipairs(idxs) do
+    local blocks = {}
+    for pb = floor((seq + 1) / PB), floor((seq + count) / PB) do blocks[itoa(pb)] = true end
+    plan[itoa(i)] = blocks
+  end
+  local perr
+  postCounts, perr = postRead(plan)
+  if not postCounts then return redis.error_reply(perr) end
+end
+
 local created = not s.v
 create(s, ARGV[2])
 
@@ -146,10 +203,27 @@ local function pk(i) -- pack3, remembered
   return v
 end
 
--- written lists the bucket fields written so far (key, field, ...): undo deletes them.
+-- written lists what the numbers' writes did so far, four values a write: undo takes
+-- them back, newest first. 'h' key field: HDEL; 's': SREM; 'z': ZREM; 'r' key field
+-- old: HSET the old value back.
 local written = {}
+local function wrote(op, key, field, old)
+  local j = #written
+  written[j + 1], written[j + 2], written[j + 3], written[j + 4] = op, key, field, old or ''
+end
 local function undo(key, msg)
-  for j = #written - 1, 1, -2 do redis.call('HDEL', written[j], written[j + 1]) end
+  for j = #written - 3, 1, -4 do
+    local op, k, f = written[j], written[j + 1], written[j + 2]
+    if op == 'h' then
+      redis.call('HDEL', k, f)
+    elseif op == 's' then
+      redis.call('SREM', k, f)
+    elseif op == 'z' then
+      redis.call('ZREM', k, f)
+    else
+      redis.call('HSET', k, f, written[j + 3])
+    end
+  end
   if created then redis.call('DEL', META, BASE .. 'b:0') end
   if string.find(msg, '^WRONGTYPE') then msg = 'DNCCORRUPT ' .. key .. ': ' .. msg end
   return redis.error_reply(msg)
@@ -158,20 +232,31 @@ end
 -- pending: new numbers whose record names a text the dictionary lacks; they are
 -- written (and the texts added) once no write can fail any more, before the next split.
 local pending, claimed = {}, {} -- claimed: the digits of the pending numbers
+local post = {} -- the postings of the new numbers (postNote)
 local function intern(text)
   local i = index[text]
   if i then return i end
   dictTop = dictTop + 1
   local s = itoa(dictTop)
-  redis.call('HSET', DICT, 's' .. text, s, 'i' .. s, text)
+  local lk = 'l' .. string.lower(text) -- the indexes of the texts equal to it but for case
+  local same = redis.call('HGET', DICT, lk)
+  if same then same = same .. ' ' .. s else same = s end
+  redis.call('HSET', DICT, 's' .. text, s, 'i' .. s, text, lk, same)
   index[text] = dictTop
   return dictTop
 end
 local function flushPending()
   for _, q in ipairs(pending) do
     local t, b, u = meta(q.a)
-    if string.byte(u, 1) == 3 then u = '\3' .. pk(intern(string.sub(u, 2))) end
-    local rec = pack5(q.seq) .. ts .. pk(intern(t)) .. pk(intern(b)) .. u
+    local ti, bi = intern(t), intern(b)
+    postNote(post, ti, q.seq)
+    postNote(post, bi, q.seq)
+    if string.byte(u, 1) == 3 then
+      local ui = intern(string.sub(u, 2))
+      postNote(post, ui, q.seq)
+      u = '\3' .. pk(ui)
+    end
+    local rec = pack5(q.seq) .. ts .. pk(ti) .. pk(bi) .. u
     redis.call('HSET', q.bkey, ARGV[q.a], rec)
   end
   pending, claimed = {}, {}
@@ -179,7 +264,7 @@ end
 
 -- A number named twice in one call is added once, the first time: the second HSETNX
 -- finds it; one still pending (its record not yet written) is claimed.
-local out, slots, blk, kv = {}, {}, -1, nil
+local out, slots, blk, kv, touched = {}, {}, -1, nil, {}
 local plain = ts .. pk(0) .. pk(0) -- the record's tail when it has no metadata
 for a = 4, #ARGV, W do
   local digits, new, bkey = ARGV[a], false, nil
@@ -199,8 +284,10 @@ for a = 4, #ARGV, W do
       if type(r) == 'table' then return undo(bkey, r.err) end
       if r == 1 then
         new = true
-        written[#written + 1] = bkey
-        written[#written + 1] = digits
+        wrote('h', bkey, digits)
+        postNote(post, t, seq + 1)
+        postNote(post, b, seq + 1)
+        if l ~= true then postNote(post, l, seq + 1) end
       end
     else
       local r = redis.pcall('HEXISTS', bkey, digits)
@@ -222,6 +309,35 @@ for a = 4, #ARGV, W do
     kv[#kv + 1] = itoa(seq % BLOCK)
     kv[#kv + 1] = digits
     out[#out + 1] = seq
+    -- the number in its chunk (a directory with no chunk at or below it gets chunk 0)
+    local dir = odir(digits)
+    local base = redis.call('ZREVRANGEBYSCORE', dir, digits, '-inf', 'LIMIT', 0, 1)[1]
+    if not base then
+      base = '0'
+      redis.call('ZADD', dir, 0, base)
+      wrote('z', dir, base)
+    end
+    local ck, member = dir .. ':' .. base, itoa(tonumber(digits) - tonumber(base))
+    local r = redis.pcall('SADD', ck, member)
+    if type(r) == 'table' then return undo(ck, r.err) end
+    wrote('s', ck, member)
+    touched[ck] = {dir, base}
+    -- its requestUUID's fingerprint
+    if W == 4 and ARGV[a + 3] ~= '' then
+      local fp = fpOf(ARGV[a + 3])
+      if fp then
+        local rk, f, sq = rbucketKey(fp, L, p), itoa(fp), itoa(seq)
+        r = redis.pcall('HSETNX', rk, f, sq)
+        if type(r) == 'table' then return undo(rk, r.err) end
+        if r == 1 then
+          wrote('h', rk, f)
+        else
+          local old = redis.call('HGET', rk, f)
+          redis.call('HSET', rk, f, old .. ' ' .. sq)
+          wrote('r', rk, f, old)
+        end
+      end
+    end
     if inline and n > LOAD * (2 ^ L + p) then
       flushPending()
       repeat split() until n <= LOAD * (2 ^ L + p)
@@ -235,6 +351,10 @@ for a = 4, #ARGV, W do
 end
 flushPending()
 while n > LOAD * (2 ^ L + p) do split() end
+for ck, t in pairs(touched) do
+  if redis.call('SCARD', ck) > OMAX then osplit(t[1], t[2]) end
+end
+postWrite(post, postCounts, true)
 
 -- the log slots of the new numbers, one HSET a block, and the counts
 local delta = {}

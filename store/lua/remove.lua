@@ -4,14 +4,17 @@
 --         (remove it whatever its entry) or a sequence number (remove it only if its
 --         entry has that sequence number: delete by id)
 -- Reply: how many numbers were removed.
--- It reads everything it needs (records, log slots, counts) before its first write, so
--- a key of another type or a count that is not a number fails it with nothing written.
+-- It reads everything it needs (records, log slots, counts, the search indexes' keys)
+-- before its first write, so a key of another type or a count that is not a number
+-- fails it with nothing written.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 -- consider notes a number found with its record: delKey/delField list the bucket
 -- fields to delete (the fields of a bucket read together next to each other);
 -- gone[block] their log slots.
+-- post, fps and chunks: what goes from the search indexes (lib.lua).
 local removed, delKey, delField, gone, blk, bs = 0, {}, {}, {}, -1, nil
+local post, fps, chunks = {}, {}, {}
 local function consider(bkey, digits, want, rec)
   if not rec then return end
   local seq = nil
@@ -20,6 +23,23 @@ local function consider(bkey, digits, want, rec)
   delKey[#delKey + 1] = bkey
   delField[#delField + 1] = digits
   removed = removed + 1
+  local dir = odir(digits)
+  local base = redis.call('ZREVRANGEBYSCORE', dir, digits, '-inf', 'LIMIT', 0, 1)[1]
+  if base then
+    local ck = dir .. ':' .. base
+    local c = chunks[ck]
+    if not c then c = {dir = dir, base = base}; chunks[ck] = c end
+    c[#c + 1] = itoa(tonumber(digits) - tonumber(base))
+  end
+  if seq then
+    local ti, bi, ui = recIndexes(rec)
+    postNote(post, ti, seq)
+    postNote(post, bi, seq)
+    postNote(post, ui, seq)
+    local fp = nil
+    if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
+    if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), itoa(fp), itoa(seq)} end
+  end
   if seq then
     if floor(seq / BLOCK) ~= blk then
       blk = floor(seq / BLOCK)
@@ -91,6 +111,19 @@ if any then
   counts, cerr = countsRead(blocks)
   if not counts then return redis.error_reply(cerr) end
 end
+local postCounts, perr = postRead(post)
+if not postCounts then return redis.error_reply(perr) end
+for ck in pairs(chunks) do
+  local t = redis.call('TYPE', ck).ok
+  if t ~= 'set' and t ~= 'none' then return redis.error_reply('DNCCORRUPT ' .. ck .. ' holds a ' .. t .. ', not a set') end
+end
+-- the requestUUID fingerprints' new values, in order (two entries may share one)
+local rvals = {}
+for _, f in ipairs(fps) do
+  local id = f[1] .. ' ' .. f[2]
+  if rvals[id] == nil then rvals[id] = redis.call('HGET', f[1], f[2]) or '' end
+  rvals[id] = seqsWithout(rvals[id], f[3])
+end
 -- the writes: the fields of a bucket read together in one HDEL (at most 200 a command)
 local i = 1
 while i <= #delKey do
@@ -108,4 +141,23 @@ if any then
   redis.call('HSET', META, 'n', itoa(math.max(0, s.n - total)))
   countsWrite(counts, delta)
 end
+-- the search indexes: an empty chunk leaves its directory (chunk 0 stays while others do)
+for ck, c in pairs(chunks) do
+  for j = 1, #c, 200 do redis.call('SREM', ck, unpack(c, j, math.min(j + 199, #c))) end
+  if redis.call('SCARD', ck) == 0 then
+    if c.base ~= '0' then
+      redis.call('ZREM', c.dir, c.base)
+    elseif redis.call('ZCARD', c.dir) == 1 then
+      redis.call('DEL', c.dir)
+    end
+  end
+end
+for _, f in ipairs(fps) do
+  local v = rvals[f[1] .. ' ' .. f[2]]
+  if v then
+    rvals[f[1] .. ' ' .. f[2]] = nil
+    if v == '' then redis.call('HDEL', f[1], f[2]) else redis.call('HSET', f[1], f[2], v) end
+  end
+end
+postWrite(post, postCounts, false)
 return removed

@@ -1,0 +1,89 @@
+-- search_number.lua: the listed numbers in ranges, in number order: counted, and a page.
+-- KEYS    meta, f, d (lib.lua)
+-- ARGV[1] "" to start; else "<r> <base>": go on after chunk <base> of range r, or with
+--         its first chunk when <base> is "-"
+-- ARGV[2] matches to pass over before the page
+-- ARGV[3] matches to return at most
+-- ARGV[4] chunks to read at most (bounds the time the script holds Redis)
+-- ARGV[5..] the ranges, three values each, in number order: a length in digits, and the
+--         lowest and highest number of that length in the range (decimal)
+-- Reply: {cursor, counted, pass, k, digits1, record1, ..., index, text, ...}: cursor is
+-- ARGV[1] for the next call ("" when every range is read), counted the matches in the
+-- chunks this call read, pass what is left of ARGV[2]; then k matches of the page (a
+-- record "" when it is gone since) and the dictionary texts their records name.
+-- Cost: one ZRANGEBYSCORE a call, one SCARD a chunk inside a range (a chunk holds 192
+-- to 384 numbers), and one SMEMBERS for each chunk at a range's ends or on the page.
+local s, err = state()
+if not s then return redis.error_reply(err) end
+local pass, want, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local r, after = 1, nil
+if ARGV[1] ~= '' then
+  local a, b = string.match(ARGV[1], '^(%d+) ([%d-]+)$')
+  if not a then return redis.error_reply('ERR search_number: bad cursor') end
+  r = tonumber(a)
+  if b ~= '-' then after = b end
+end
+local ranges = (#ARGV - 4) / 3
+local counted, found, dict, seen = 0, {}, {}, {}
+local function reply(cursor)
+  local out = {cursor, counted, pass, #found / 2}
+  for _, x in ipairs(found) do out[#out + 1] = x end
+  for _, x in ipairs(dict) do out[#out + 1] = x end
+  return out
+end
+local function members(ck, base, lo, hi) -- the chunk's numbers in [lo, hi], ascending
+  local v = {}
+  for _, m in ipairs(redis.call('SMEMBERS', ck)) do
+    local x = tonumber(m)
+    if x then x = base + x end
+    if x and x >= lo and x <= hi then v[#v + 1] = x end
+  end
+  table.sort(v)
+  return v
+end
+while r <= ranges do
+  if budget == 0 then return reply(r .. ' ' .. (after or '-')) end
+  local len, los, his = ARGV[2 + 3 * r], ARGV[3 + 3 * r], ARGV[4 + 3 * r]
+  local lo, hi, dir = tonumber(los), tonumber(his), BASE .. 'o:' .. len
+  local bases = {}
+  if after == nil then -- the chunk that holds lo, then the ones that start after it
+    local first = redis.call('ZREVRANGEBYSCORE', dir, los, '-inf', 'LIMIT', 0, 1)[1]
+    if first then bases[1] = first end
+    for _, b in ipairs(redis.call('ZRANGEBYSCORE', dir, '(' .. los, his, 'LIMIT', 0, budget)) do bases[#bases + 1] = b end
+  else
+    bases = redis.call('ZRANGEBYSCORE', dir, '(' .. after, his, 'LIMIT', 0, budget + 1)
+  end
+  local j = 1
+  while j <= #bases do
+    if budget == 0 then return reply(r .. ' ' .. after) end
+    local bs = bases[j]
+    local base, nxt = tonumber(bs), bases[j + 1]
+    local ck = dir .. ':' .. bs
+    local inside = base >= lo and nxt ~= nil and tonumber(nxt) - 1 <= hi
+    local v, c = nil, 0
+    if inside then
+      c = redis.call('SCARD', ck)
+    else
+      v = members(ck, base, lo, hi)
+      c = #v
+    end
+    counted = counted + c
+    if pass >= c then
+      pass = pass - c
+    elseif want > 0 then
+      v = v or members(ck, base, lo, hi)
+      for q = pass + 1, math.min(#v, pass + want) do
+        local d = itoa(v[q])
+        local rec = redis.call('HGET', bucketKey(d, s.L, s.p), d) or ''
+        found[#found + 1] = d
+        found[#found + 1] = rec
+        dictOf(rec, dict, seen)
+        want = want - 1
+      end
+      pass = 0
+    end
+    after, budget, j = bs, budget - 1, j + 1
+  end
+  r, after = r + 1, nil
+end
+return reply('')

@@ -1,0 +1,164 @@
+-- search_text.lua: the entries whose type, batchId or requestUUID equals a text, in any
+-- case (ASCII): counted, and a page.
+-- KEYS    meta, f, d (lib.lua)
+-- ARGV[1] the text, lower-case
+-- ARGV[2] its 16 bytes when it is a UUID, else ""
+-- ARGV[3] matches to pass over before the page, ARGV[4] matches to return at most
+-- ARGV[5] the most type and batchId matches this call gathers when it must (below)
+-- ARGV[6..] number prefixes (E.164 digits): entries whose number begins with one are
+--         left out (a search lists them with the numbers)
+-- Reply: {total, k, digits1, record1, ..., index, text, ...}: the matches, type and
+-- batchId matches first, newest first, then requestUUID matches, newest first; each
+-- entry once. The type and batchId matches come from the postings of the dictionary
+-- index of the text: a page costs an HMGET of the superblock counts, one of a
+-- superblock's block counts and an SMEMBERS, whatever the list's size. When several
+-- indexes match (the text in several cases) or prefixes are given, the matches are
+-- gathered and sorted here, and a text with more than ARGV[5] of them fails with
+-- DNCBROAD. RequestUUIDs are found through their fingerprints (fpOf), a bucket each.
+local s, err = state()
+if not s then return redis.error_reply(err) end
+local text, uuid = ARGV[1], ARGV[2]
+local pass, want, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local prefixes = {}
+for a = 6, #ARGV do prefixes[#prefixes + 1] = ARGV[a] end
+local function prefixed(digits)
+  for _, pfx in ipairs(prefixes) do
+    if string.sub(digits, 1, #pfx) == pfx then return true end
+  end
+  return false
+end
+local top = floor(s.seq / PB)
+local topSB = floor(top / SB)
+
+-- the entry with sequence number seq: its digits and record ('' when it is gone)
+local function entryAt(seq)
+  local digits = redis.call('HGET', logKey(floor(seq / BLOCK)), itoa(seq % BLOCK))
+  if not digits then return nil, '' end
+  local rec = redis.call('HGET', bucketKey(digits, s.L, s.p), digits) or ''
+  if #rec < 5 or seqOf(rec) ~= seq then rec = '' end
+  return digits, rec
+end
+
+-- The dictionary indexes of the text.
+local idxs, isIdx = {}, {}
+for i in string.gmatch(redis.call('HGET', DICT, 'l' .. text) or '', '%d+') do
+  idxs[#idxs + 1] = i
+  isIdx[tonumber(i)] = true
+end
+
+-- postPage returns up to l sequence numbers of index is, newest first, after passing o.
+local function postPage(is, o, l)
+  local out = {}
+  if l <= 0 then return out end
+  local ck = postCountKey(is)
+  local sbf = {}
+  for sb = topSB, 0, -1 do sbf[#sbf + 1] = 's' .. itoa(sb) end
+  local sbc = hmgetMany(ck, sbf)
+  for j = 1, #sbf do
+    local c = tonumber(sbc[j] or '0') or 0
+    if o >= c then
+      o = o - c
+    else
+      local sb = topSB - j + 1
+      local bf = {}
+      for pb = math.min(top, sb * SB + SB - 1), sb * SB, -1 do bf[#bf + 1] = itoa(pb) end
+      local bc = hmgetMany(ck, bf)
+      for q = 1, #bf do
+        local c2 = tonumber(bc[q] or '0') or 0
+        if o >= c2 then
+          o = o - c2
+        elseif c2 > 0 then
+          local v = {}
+          for _, m in ipairs(redis.call('SMEMBERS', postKey(is, bf[q]))) do v[#v + 1] = tonumber(m) end
+          table.sort(v, function(x, y) return x > y end)
+          local base = tonumber(bf[q]) * PB
+          for z = o + 1, #v do
+            out[#out + 1] = base + v[z]
+            if #out >= l then return out end
+          end
+          o = 0
+        end
+      end
+    end
+  end
+  return out
+end
+
+-- The type and batchId matches: their count, and a function for a page of them.
+local dtotal, dpage = 0, nil
+if #idxs == 1 and #prefixes == 0 then
+  dtotal = tonumber(redis.call('HGET', postCountKey(idxs[1]), 't') or '0') or 0
+  dpage = function(o, l)
+    local out = {}
+    for _, seq in ipairs(postPage(idxs[1], o, l)) do
+      local d, rec = entryAt(seq)
+      if d then out[#out + 1] = {d, rec} end
+    end
+    return out
+  end
+elseif #idxs > 0 then
+  local sum = 0
+  for _, i in ipairs(idxs) do sum = sum + (tonumber(redis.call('HGET', postCountKey(i), 't') or '0') or 0) end
+  if sum > cap then
+    return redis.error_reply('DNCBROAD ' .. sum .. ' entries have this type or batch id in some case, or also match as a number; at most ' .. cap .. ' can be searched so')
+  end
+  local all, seen = {}, {}
+  for _, i in ipairs(idxs) do
+    for _, seq in ipairs(postPage(i, 0, sum)) do
+      if not seen[seq] then seen[seq] = true; all[#all + 1] = seq end
+    end
+  end
+  table.sort(all, function(x, y) return x > y end)
+  local kept = {}
+  for _, seq in ipairs(all) do
+    local d, rec = entryAt(seq)
+    if d and not prefixed(d) then kept[#kept + 1] = {d, rec} end
+  end
+  dtotal = #kept
+  dpage = function(o, l)
+    local out = {}
+    for z = o + 1, math.min(#kept, o + l) do out[#out + 1] = kept[z] end
+    return out
+  end
+end
+
+-- The requestUUID matches that are not type or batchId matches already, newest first.
+local umatch = {}
+do
+  local fps = {}
+  if uuid ~= '' then fps[#fps + 1] = fpOf('\1' .. uuid) end
+  if #text <= 40 and text ~= '' then fps[#fps + 1] = fpOf('\0' .. text) end
+  local seen = {}
+  for _, fp in ipairs(fps) do
+    local v = redis.call('HGET', rbucketKey(fp, s.L, s.p), itoa(fp))
+    for x in string.gmatch(v or '', '%d+') do
+      local seq = tonumber(x)
+      if not seen[seq] then
+        seen[seq] = true
+        local d, rec = entryAt(seq)
+        if d and #rec > 18 and not prefixed(d) then
+          local kind, u = string.byte(rec, 18), string.sub(rec, 19)
+          local hit = ((kind == 1 or kind == 2) and u == uuid and uuid ~= '') or (kind == 0 and string.lower(u) == text)
+          local ti, bi, ui = recIndexes(rec)
+          if hit and not (isIdx[ti] or isIdx[bi] or isIdx[ui]) then umatch[#umatch + 1] = {seq, d, rec} end
+        end
+      end
+    end
+  end
+  table.sort(umatch, function(x, y) return x[1] > y[1] end)
+end
+
+local page = {}
+if pass < dtotal and dpage then page = dpage(pass, want) end
+for z = math.max(pass - dtotal, 0) + 1, #umatch do
+  if #page >= want then break end
+  page[#page + 1] = {umatch[z][2], umatch[z][3]}
+end
+local out, dict, seen = {dtotal + #umatch, #page}, {}, {}
+for _, e in ipairs(page) do
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2]
+  dictOf(e[2], dict, seen)
+end
+for _, x in ipairs(dict) do out[#out + 1] = x end
+return out

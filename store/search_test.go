@@ -1,0 +1,381 @@
+package store
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dncguard/dncguard/internal/numgen"
+	"github.com/redis/go-redis/v9"
+)
+
+// fingerprint is the Lua fpOf, computed here from an entry's requestUUID: the test
+// proves that the scripts file every requestUUID where this says.
+func fingerprint(u string) (uint64, bool) {
+	x := packUUID(u)
+	if x == "" {
+		return 0, false
+	}
+	switch x[0] {
+	case 1, 2:
+		x = x[1:]
+	case 0:
+		x = asciiLower(x[1:])
+	default:
+		return 0, false
+	}
+	var h uint64
+	for i := 0; i < len(x); i++ {
+		h = (h*256 + uint64(x[i])) % 2147483647
+	}
+	return h, true
+}
+
+// verifyIndexes checks the search indexes behind the store's back: postings and their
+// counts, requestUUID fingerprints and number chunks hold exactly the model's entries;
+// every chunk and posting set is an intset on a real server.
+func verifyIndexes(t *testing.T, rdb *redis.Client, org string, m *model, keys []string, L, p int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	base := Base(DefaultPrefix, org)
+	dict, err := rdb.HGetAll(ctx, base+"d").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := rdb.Options().Addr != "" && !strings.Contains(t.Name(), "miniredis")
+	// What the model says each index holds.
+	wantPost := map[string]map[string]bool{} // posting key -> members
+	wantCount := map[string]map[string]int{} // count key -> field -> count
+	wantFP := map[string]map[string][]string{}
+	wantNums := map[int]map[uint64]bool{}
+	for _, e := range m.entries {
+		idxs := map[string]bool{}
+		for _, text := range []string{e.Type, e.BatchID} {
+			if text != "" {
+				idxs[dict["s"+text]] = true
+			}
+		}
+		if u := packUUID(e.RequestUUID); u != "" && u[0] == 3 {
+			idxs[dict["s"+e.RequestUUID]] = true
+		}
+		for i := range idxs {
+			if i == "" {
+				t.Fatalf("entry %+v names a text the dictionary lacks", e)
+			}
+			pb := e.Seq / 512
+			k := fmt.Sprintf("%sx:%s:%d", base, i, pb)
+			if wantPost[k] == nil {
+				wantPost[k] = map[string]bool{}
+			}
+			wantPost[k][strconv.FormatUint(e.Seq-pb*512, 10)] = true
+			ck := base + "xc:" + i
+			if wantCount[ck] == nil {
+				wantCount[ck] = map[string]int{}
+			}
+			wantCount[ck]["t"]++
+			wantCount[ck][fmt.Sprintf("s%d", pb/128)]++
+			wantCount[ck][strconv.FormatUint(pb, 10)]++
+		}
+		if fp, ok := fingerprint(e.RequestUUID); ok {
+			k := base + "r:" + strconv.FormatUint(tableSize{L: uint8(L), p: uint64(p)}.bucket(fp), 10)
+			if wantFP[k] == nil {
+				wantFP[k] = map[string][]string{}
+			}
+			f := strconv.FormatUint(fp, 10)
+			wantFP[k][f] = append(wantFP[k][f], strconv.FormatUint(e.Seq, 10))
+		}
+		d := e.Number[1:]
+		v, _ := parseDigits(d)
+		if wantNums[len(d)] == nil {
+			wantNums[len(d)] = map[uint64]bool{}
+		}
+		wantNums[len(d)][v] = true
+	}
+	// The dictionary's case-folded fields name every text's index.
+	for f, i := range dict {
+		if text, ok := strings.CutPrefix(f, "s"); ok {
+			if !slices.Contains(strings.Fields(dict["l"+asciiLower(text)]), i) {
+				t.Errorf("dictionary field l%s = %q does not name index %s of %q", asciiLower(text), dict["l"+asciiLower(text)], i, text)
+			}
+		}
+	}
+	gotNums := map[int]map[uint64]bool{}
+	for _, k := range keys {
+		kind := strings.TrimPrefix(k, base)
+		switch {
+		case strings.HasPrefix(kind, "x:"):
+			got, err := rdb.SMembers(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(wantPost[k]) {
+				t.Errorf("posting %s holds %d entries; the model %d", k, len(got), len(wantPost[k]))
+			}
+			for _, g := range got {
+				if !wantPost[k][g] {
+					t.Errorf("posting %s holds %s, which the model does not", k, g)
+				}
+			}
+			delete(wantPost, k)
+			if real {
+				if enc, _ := rdb.ObjectEncoding(ctx, k).Result(); enc != "intset" {
+					t.Errorf("posting %s is encoded %s", k, enc)
+				}
+			}
+		case strings.HasPrefix(kind, "xc:"):
+			got, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wantCount[k]
+			if len(got) != len(want) {
+				t.Errorf("counts %s = %v; want %v", k, got, want)
+			}
+			for f, c := range want {
+				if got[f] != strconv.Itoa(c) {
+					t.Errorf("counts %s field %s = %q; want %d", k, f, got[f], c)
+				}
+			}
+			delete(wantCount, k)
+		case strings.HasPrefix(kind, "r:"):
+			got, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(wantFP[k]) {
+				t.Errorf("requestUUID bucket %s = %v; want %v", k, got, wantFP[k])
+			}
+			for f, seqs := range wantFP[k] {
+				g := strings.Fields(got[f])
+				slices.Sort(g)
+				slices.Sort(seqs)
+				if !slices.Equal(g, seqs) {
+					t.Errorf("requestUUID bucket %s field %s = %v; want %v", k, f, g, seqs)
+				}
+			}
+			delete(wantFP, k)
+		case strings.HasPrefix(kind, "o:") && strings.Count(kind, ":") == 1:
+			n, _ := strconv.Atoi(kind[2:])
+			bases, err := rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bases) == 0 || bases[0].Member != "0" {
+				t.Errorf("directory %s lacks chunk 0: %v", k, bases)
+			}
+			for j, z := range bases {
+				b, err := strconv.ParseUint(z.Member.(string), 10, 64)
+				if err != nil || float64(b) != z.Score {
+					t.Fatalf("directory %s: member %v score %v", k, z.Member, z.Score)
+				}
+				ck := k + ":" + z.Member.(string)
+				ms, err := rdb.SMembers(ctx, ck).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) == 0 && b != 0 {
+					t.Errorf("chunk %s is empty but listed", ck)
+				}
+				if len(ms) > 512 {
+					t.Errorf("chunk %s holds %d numbers", ck, len(ms))
+				} else if real && len(ms) > 0 {
+					if enc, _ := rdb.ObjectEncoding(ctx, ck).Result(); enc != "intset" {
+						t.Errorf("chunk %s is encoded %s", ck, enc)
+					}
+				}
+				for _, mem := range ms {
+					off, err := strconv.ParseUint(mem, 10, 64)
+					v := b + off
+					if err != nil || (j+1 < len(bases) && float64(v) >= bases[j+1].Score) {
+						t.Errorf("chunk %s holds %s: not below the next chunk", ck, mem)
+					}
+					if gotNums[n] == nil {
+						gotNums[n] = map[uint64]bool{}
+					}
+					gotNums[n][v] = true
+				}
+			}
+		case strings.HasPrefix(kind, "o:"):
+			dir := k[:strings.LastIndex(k, ":")]
+			if _, err := rdb.ZScore(ctx, dir, k[len(dir)+1:]).Result(); err != nil {
+				t.Errorf("chunk %s is not in its directory: %v", k, err)
+			}
+		}
+	}
+	for k := range wantPost {
+		t.Errorf("posting %s is missing", k)
+	}
+	for k := range wantCount {
+		t.Errorf("counts %s are missing", k)
+	}
+	for k := range wantFP {
+		t.Errorf("requestUUID bucket %s is missing", k)
+	}
+	for n, want := range wantNums {
+		if len(gotNums[n]) != len(want) {
+			t.Errorf("the chunks of length %d hold %d numbers; the model %d", n, len(gotNums[n]), len(want))
+		}
+		for v := range want {
+			if !gotNums[n][v] {
+				t.Errorf("the chunks of length %d lack %d", n, v)
+			}
+		}
+	}
+	for n := range gotNums {
+		if wantNums[n] == nil {
+			t.Errorf("the chunks of length %d hold numbers; the model none", n)
+		}
+	}
+}
+
+// modelSearch is what Search must return for q, all of it.
+func modelSearch(m *model, q Query) []Entry {
+	prefixes := cleanPrefixes(q.Prefixes)
+	text := asciiLower(q.Text)
+	var nums, texts, uuids []Entry
+	for _, e := range m.entries {
+		d := e.Number[1:]
+		switch {
+		case slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(d, p) }):
+			nums = append(nums, e)
+		case text == "":
+		case asciiLower(e.Type) == text || asciiLower(e.BatchID) == text:
+			texts = append(texts, e)
+		case asciiLower(e.RequestUUID) == text:
+			if u := packUUID(e.RequestUUID); u[0] == 3 {
+				texts = append(texts, e)
+			} else {
+				uuids = append(uuids, e)
+			}
+		}
+	}
+	slices.SortFunc(nums, func(a, b Entry) int {
+		return cmp.Or(cmp.Compare(len(a.Number), len(b.Number)), cmp.Compare(a.Number, b.Number))
+	})
+	newest := func(a, b Entry) int { return cmp.Compare(b.Seq, a.Seq) }
+	slices.SortFunc(texts, newest)
+	slices.SortFunc(uuids, newest)
+	return slices.Concat(nums, texts, uuids)
+}
+
+// verifySearches compares Search with the model on what the model's entries can be
+// searched by, in pages (of 3 for a few matches) and in one page of all.
+func verifySearches(t *testing.T, m *model, search func(Query, int, int) ([]Entry, int64, error)) {
+	t.Helper()
+	queries := []Query{{Text: "nothing"}, {Prefixes: []string{"9999"}}, {Prefixes: []string{"1", "12"}}}
+	rng := rand.New(rand.NewPCG(uint64(len(m.entries)), 3))
+	for i, n := range m.order {
+		if i%max(1, len(m.order)/12) != 0 {
+			continue
+		}
+		e := m.entries[n]
+		d := n[1:]
+		queries = append(queries,
+			Query{Prefixes: []string{d}},
+			Query{Prefixes: []string{d[:1+rng.IntN(len(d))]}},
+			Query{Prefixes: []string{d[:min(len(d), 4)], d[:min(len(d), 6)]}},
+			Query{Text: strings.ToUpper(e.Type)}, Query{Text: e.BatchID}, Query{Text: strings.ToUpper(e.RequestUUID)},
+			Query{Text: e.RequestUUID, Prefixes: []string{d[:3]}})
+	}
+	for _, q := range queries {
+		if q.Text == "" && len(q.Prefixes) == 0 {
+			continue
+		}
+		want := modelSearch(m, q)
+		var got []Entry
+		size := max(3, len(want)/8) // pages of 3, or 9 or 10 pages
+		for off := 0; off < len(want)+size; off += size {
+			page, total, err := search(q, off, size)
+			if err != nil || total != int64(len(want)) {
+				t.Fatalf("Search(%+v, %d, %d) = %d entries, total %d, %v; want total %d", q, off, size, len(page), total, err, len(want))
+			}
+			got = append(got, page...)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Search(%+v) in pages of %d = %v; want %v", q, size, headNumbers(got), headNumbers(want))
+		}
+		all, _, err := search(q, 0, MaxListLimit)
+		if err != nil || !slices.Equal(all, want[:min(len(want), MaxListLimit)]) {
+			t.Fatalf("Search(%+v) in one page = %v, %v; want %v", q, headNumbers(all), err, headNumbers(want))
+		}
+	}
+}
+
+func headNumbers(es []Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Number
+	}
+	return head(out)
+}
+
+// TestSearchIndexes: a list whose numbers crowd a few prefixes (so that chunks split),
+// with texts in several cases, is searched exactly as the model says, after adds and
+// after removals.
+func TestSearchIndexes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "search"
+		m := &model{entries: map[string]Entry{}}
+		size := 4000
+		if !b.real {
+			size = 900
+		}
+		rng := rand.New(rand.NewPCG(9, 9))
+		var numbers []string
+		seen := map[string]bool{}
+		for _, n := range numgen.E164(11, size) {
+			if rng.IntN(2) == 0 { // half of them in one exchange
+				n = fmt.Sprintf("+1212555%04d", rng.IntN(10000))
+			}
+			if !seen[n] {
+				seen[n] = true
+				numbers = append(numbers, n)
+			}
+		}
+		types := []string{"complaint", "Complaint", "VIP", "", "customer_request"}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for lo := 0; lo < len(numbers); lo += 500 {
+			var es []Entry
+			for i, n := range numbers[lo:min(lo+500, len(numbers))] {
+				var u [16]byte
+				for j := range u {
+					u[j] = byte(rng.Uint32())
+				}
+				uuid := []string{formatUUID(u[:], i%2 == 0), "REQ-" + strconv.Itoa(rng.IntN(50)), "", strings.Repeat("long-", 9) + strconv.Itoa(rng.IntN(3))}[rng.IntN(4)]
+				es = append(es, Entry{Number: n, Type: types[rng.IntN(len(types))], BatchID: fmt.Sprintf("B%d", rng.IntN(7)), RequestUUID: uuid})
+			}
+			if _, err := s.Add(ctx, org, es, now); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				m.add(e)
+			}
+		}
+		keys, _ := b.rdb.Keys(ctx, redisEscape(Base(DefaultPrefix, org))+"*").Result()
+		meta, _ := b.rdb.HGetAll(ctx, Base(DefaultPrefix, org)+"meta").Result()
+		L, _ := strconv.ParseInt(meta["L"], 10, 64)
+		p, _ := strconv.ParseInt(meta["p"], 10, 64)
+		verifyIndexes(t, b.rdb, org, m, keys, L, p)
+		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
+		var gone []string
+		for i, n := range m.order {
+			if i%3 != 0 {
+				gone = append(gone, n)
+			}
+		}
+		if _, err := s.Remove(ctx, org, gone); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range gone {
+			m.remove(n)
+		}
+		verify(t, b.rdb, s, org, m)
+		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
+	})
+}
