@@ -308,26 +308,34 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 		t.Logf("List offset %d limit 10 on %d entries: %s a raw ZREVRANGE of 10", off, total, spread(r))
 	}
 
-	// Search: what people search by, on 100,000 entries and on the whole list.
+	// Search: what people search by, on 100,000 entries and on the whole list; a deep
+	// page; and prefixes as broad as a country code.
+	searches := []dnc.ListOptions{
+		{Limit: 10, Search: "+1212"}, {Limit: 10, Search: "(415) 555-"}, {Limit: 10, Search: "212555"},
+		{Limit: 10, Search: "batch-000003"}, {Limit: 10, Search: "COMPLAINT"}, {Limit: 10, Search: listed[7].RequestUUID},
+		{Limit: 10, Search: numgen.Format(listed[9].Number, 0)}, {Limit: 10, Offset: 49_990, Search: "complaint"},
+		{Limit: 10, Offset: 4_990, Search: "+1212"}, {Limit: 10, Search: "+44"}, {Limit: 10, Search: "+1"},
+	}
 	for _, org := range []string{"small", "acme"} {
-		for _, q := range []string{"+1212", "(415) 555-", "batch-000003", "complaint", listed[7].RequestUUID, numgen.Format(listed[9].Number, 0)} {
+		for _, o := range searches {
 			var took []time.Duration
 			var res string
 			for range 5 {
 				start := time.Now()
-				p, err := enf.List(ctx, org, dnc.ListOptions{Limit: 10, Search: q})
+				p, err := enf.List(ctx, org, o)
 				took = append(took, time.Since(start))
-				res = fmt.Sprintf("total %d", p.Total)
+				res = fmt.Sprintf("total %d, %d on the page", p.Total, len(p.Entries))
 				if err != nil {
 					res = err.Error()
 				}
 			}
 			slices.Sort(took)
-			t.Logf("search %q on org %s: median %v (min %v, max %v): %s", q, org, took[2], took[0], took[4], res)
+			t.Logf("search %q offset %d on org %s: median %v (min %v, max %v): %s", o.Search, o.Offset, org, took[2], took[0], took[4], res)
 		}
 	}
 
-	// A check's p99 while two clients search in a loop, against its p99 alone.
+	// A check's p99 while two clients run those searches (but the two broadest) on the
+	// whole list in a loop, against its p99 alone.
 	probe := func(d time.Duration) time.Duration {
 		var lat []time.Duration
 		for i, end := 0, time.Now().Add(d); time.Now().Before(end); i++ {
@@ -354,7 +362,9 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 						return
 					default:
 					}
-					_, _ = enf.List(ctx, "small", dnc.ListOptions{Limit: 10, Search: "batch-000003"})
+					for _, o := range searches[:len(searches)-2] {
+						_, _ = enf.List(ctx, "acme", o)
+					}
 				}
 			}()
 		}
@@ -363,7 +373,7 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 		<-done
 		<-done
 		p99R = append(p99R, float64(busy)/float64(alone))
-		t.Logf("check p99 alone %v, with two clients searching 100,000 entries in a loop %v", alone, busy)
+		t.Logf("check p99 alone %v, with two clients searching %d entries in a loop %v", alone, total, busy)
 	}
 	t.Logf("check p99 with two clients searching: %s the p99 alone", spread(p99R))
 }

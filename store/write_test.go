@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +119,7 @@ func TestAddAllOrNothing(t *testing.T) {
 				case "rbucket": // the bucket of the last entry's requestUUID
 					victim = numgen.E164(63, 1)[0]
 					fp, _ := fingerprint(withMeta(append(slices.Clone(chunk), victim))[len(chunk)].RequestUUID)
-					spoiled = base + "r:" + strconv.FormatUint(tableSize{L: uint8(L), p: uint64(p)}.bucket(fp), 10)
+					spoiled = base + "r:" + strconv.FormatUint(rbucketOf(fp, L, p), 10)
 				case "posting": // where the chunk's complaints go
 					victim = numgen.E164(63, 1)[0]
 					i, err := b.rdb.HGet(ctx, base+"d", "scomplaint").Result()
@@ -261,25 +262,53 @@ func TestAddDuplicatesAndTexts(t *testing.T) {
 	})
 }
 
-// TestRemoveAllOrNothing: a remove whose chunk meets a count that is not a number fails
+// TestRemoveAllOrNothing: a remove whose chunk meets a count that is not a number, or a
+// search index key of another type (met after other index keys were written), fails
 // with nothing written.
 func TestRemoveAllOrNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx, s := ctxT(t), New(b.rdb, "")
-		const org = "rmundo"
-		numbers := numgen.E164(81, 300)
-		if _, err := s.Add(ctx, org, plainEntries(numbers), time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.rdb.HSet(ctx, Base(DefaultPrefix, org)+"g:0", "1", "lots").Err(); err != nil {
-			t.Fatal(err)
-		}
-		before := redistest.Snapshot(t, b.rdb)
-		if _, err := s.Remove(ctx, org, numbers[100:160]); !errors.Is(err, ErrBadReply) {
-			t.Fatalf("Remove over a foreign count = %v; want ErrBadReply", err)
-		}
-		if after := redistest.Snapshot(t, b.rdb); after != before {
-			t.Fatal("a failed Remove changed Redis")
+		for _, spoil := range []string{"count", "number chunk", "requestUUID bucket"} {
+			org := "rmundo-" + strings.ReplaceAll(spoil, " ", "-")
+			base := Base(DefaultPrefix, org)
+			numbers := numgen.E164(81, 300)
+			es := withMeta(numbers)
+			if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			switch last := es[159]; spoil {
+			case "count":
+				err = b.rdb.HSet(ctx, base+"g:0", "1", "lots").Err()
+			case "number chunk": // the chunk of the last number removed: others go first
+				dir := base + "o:" + strconv.Itoa(len(last.Number)-1)
+				bases, _ := b.rdb.ZRevRangeByScore(ctx, dir, &redis.ZRangeBy{Max: last.Number[1:], Min: "-inf", Count: 1}).Result()
+				if len(bases) != 1 {
+					t.Fatalf("no chunk for %s: %v", last.Number, bases)
+				}
+				err = b.rdb.Del(ctx, dir+":"+bases[0]).Err()
+				if err == nil {
+					err = b.rdb.Set(ctx, dir+":"+bases[0], "oops", 0).Err()
+				}
+			case "requestUUID bucket":
+				L, p := tableOf(t, b.rdb, org)
+				fp, _ := fingerprint(last.RequestUUID)
+				key := base + "r:" + strconv.FormatUint(rbucketOf(fp, L, p), 10)
+				err = b.rdb.Del(ctx, key).Err()
+				if err == nil {
+					err = b.rdb.Set(ctx, key, "oops", 0).Err()
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := redistest.Snapshot(t, b.rdb)
+			if _, err := s.Remove(ctx, org, numbers[100:160]); !errors.Is(err, ErrBadReply) {
+				t.Fatalf("Remove over a foreign %s = %v; want ErrBadReply", spoil, err)
+			}
+			if after := redistest.Snapshot(t, b.rdb); after != before {
+				t.Fatalf("a failed Remove over a foreign %s changed Redis", spoil)
+			}
 		}
 	})
 }

@@ -53,23 +53,23 @@ local function split()
   hsetMany(dst, moved)
   hdelMany(src, fields)
   redis.call('HSET', src, '~d', depth)
-  -- the requestUUID bucket of the same number moves its fingerprints alike
-  local rkv = redis.call('HGETALL', RBUCKET .. itoa(p))
-  local rf, rmoved = {}, {}
-  for j = 1, #rkv, 2 do
-    local fp = tonumber(rkv[j])
-    if fp and fp % (2 * m) ~= p then
-      rf[#rf + 1] = rkv[j]
-      rmoved[#rmoved + 1] = rkv[j]
-      rmoved[#rmoved + 1] = rkv[j + 1]
-    end
-  end
-  if #rf > 0 then
-    hsetMany(RBUCKET .. itoa(p + m), rmoved)
-    hdelMany(RBUCKET .. itoa(p), rf)
-  end
+  local rl, rp = rshape(L, p)
   p = p + 1
   if p == m then L, p = L + 1, 0 end
+  -- every fourth split, the requestUUID table splits bucket rp alike
+  local rl2, rp2 = rshape(L, p)
+  if rl2 ~= rl or rp2 ~= rp then
+    local rm = 2 ^ rl
+    local moved = {}
+    for _, x in ipairs(redis.call('SMEMBERS', RBUCKET .. itoa(rp))) do
+      local fp = uparse(x)
+      if fp and fp % (2 * rm) ~= rp then moved[#moved + 1] = x end
+    end
+    for j = 1, #moved, 200 do
+      redis.call('SADD', RBUCKET .. itoa(rp + rm), unpack(moved, j, math.min(j + 199, #moved)))
+      redis.call('SREM', RBUCKET .. itoa(rp), unpack(moved, j, math.min(j + 199, #moved)))
+    end
+  end
 end
 
 -- The dictionary: every distinct text the numbers name, read in one HMGET. A text it
@@ -123,18 +123,21 @@ do
   local keys = {}
   local bp, bL = p, L
   while n + count > LOAD * (2 ^ bL + bp) do
-    for _, b in ipairs({itoa(bp), itoa(bp + 2 ^ bL)}) do
-      keys[BUCKET .. b] = 'hash'
-      keys[RBUCKET .. b] = 'hash'
-    end
+    keys[BUCKET .. itoa(bp)] = 'hash'
+    keys[BUCKET .. itoa(bp + 2 ^ bL)] = 'hash'
+    local rl, rp = rshape(bL, bp)
     bp = bp + 1
     if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
+    local rl2, rp2 = rshape(bL, bp)
+    if rl2 ~= rl or rp2 ~= rp then
+      keys[RBUCKET .. itoa(rp)] = 'set'
+      keys[RBUCKET .. itoa(rp + 2 ^ rl)] = 'set'
+    end
   end
   if inline then
-    for b = 0, 2 ^ L + p - 1 do
-      keys[BUCKET .. itoa(b)] = 'hash'
-      keys[RBUCKET .. itoa(b)] = 'hash'
-    end
+    for b = 0, 2 ^ L + p - 1 do keys[BUCKET .. itoa(b)] = 'hash' end
+    local rl, rp = rshape(L, p)
+    for b = 0, 2 ^ rl + rp - 1 do keys[RBUCKET .. itoa(b)] = 'set' end
   end
   for blk = floor((seq + 1) / BLOCK), floor((seq + count) / BLOCK) do keys[logKey(blk)] = 'hash' end
   -- the number directories of the call's lengths; while inline, every chunk a number
@@ -321,21 +324,20 @@ for a = 4, #ARGV, W do
     local r = redis.pcall('SADD', ck, member)
     if type(r) == 'table' then return undo(ck, r.err) end
     wrote('s', ck, member)
-    touched[ck] = {dir, base}
+    local tc = touched[ck]
+    if tc then
+      tc[3] = true
+    else
+      touched[ck] = {dir, base, sampled(digits)}
+    end
     -- its requestUUID's fingerprint
     if W == 4 and ARGV[a + 3] ~= '' then
       local fp = fpOf(ARGV[a + 3])
       if fp then
-        local rk, f, sq = rbucketKey(fp, L, p), itoa(fp), itoa(seq)
-        r = redis.pcall('HSETNX', rk, f, sq)
+        local rk, um = rbucketKey(fp, L, p), umember(fp, seq)
+        r = redis.pcall('SADD', rk, um)
         if type(r) == 'table' then return undo(rk, r.err) end
-        if r == 1 then
-          wrote('h', rk, f)
-        else
-          local old = redis.call('HGET', rk, f)
-          redis.call('HSET', rk, f, old .. ' ' .. sq)
-          wrote('r', rk, f, old)
-        end
+        wrote('s', rk, um)
       end
     end
     if inline and n > LOAD * (2 ^ L + p) then
@@ -352,7 +354,7 @@ end
 flushPending()
 while n > LOAD * (2 ^ L + p) do split() end
 for ck, t in pairs(touched) do
-  if redis.call('SCARD', ck) > OMAX then osplit(t[1], t[2]) end
+  if t[3] and redis.call('SCARD', ck) > OMAX then osplit(t[1], t[2]) end
 end
 postWrite(post, postCounts, true)
 

@@ -345,14 +345,23 @@ end
 -- requestUUID), by sequence number in blocks of PB: <base>x:<i>:<pb> is the set of
 -- seq - pb * PB (an intset: 2 bytes a member), and <base>xc:<i> counts them: "t" all,
 -- "s<sb>" those of superblock sb (SB blocks), "<pb>" those of block pb.
--- RequestUUIDs: <base>r:<b>, bucket b of a table shaped as the number buckets (the same
--- L and p), maps a fingerprint of the requestUUID (fpOf) to the sequence numbers of the
--- entries that have it, space-separated.
+-- RequestUUIDs: <base>r:<b>, bucket b of a linear hash table of a quarter as many
+-- buckets as the numbers' (rshape), over a 26-bit fingerprint of the requestUUID (fpOf):
+-- the set of fingerprint * 10^11 + seq of the entries whose requestUUID has it (an
+-- intset of about 64 members, 8 bytes each).
 -- Numbers: for the numbers of len digits, <base>o:<len> is a sorted set of chunk bases
 -- (member and score alike), and <base>o:<len>:<base> the set of number - base of the
 -- numbers from base up to the next chunk's base (an intset). Chunk "0" is always there.
 local PB, SB = 512, 128
-local OMAX = 384 -- a chunk splits when it holds more: 64 more still leave it an intset
+local P26 = 67108859 -- the largest prime below 2^26
+local OMAX = 384 -- a chunk splits when it holds more, found out in time (sampled, below)
+
+-- sampled says whether a write to a number's chunk reads the chunk's size: one write in
+-- four, chosen by the number's hash (not by its digits, which a range of numbers may
+-- share a pattern in), and every chunk a script writes twice. A chunk then passes OMAX
+-- by 128 (and stops being an intset) only after 128 unsampled writes in a row: one
+-- chance in 10^16.
+local function sampled(digits) return hash(digits) % 4 == 0 end
 
 local function postKey(i, pb) return BASE .. 'x:' .. i .. ':' .. pb end
 local function postCountKey(i) return BASE .. 'xc:' .. i end
@@ -454,25 +463,40 @@ local function fpOf(u)
     return nil
   end
   local h, bytes = 0, {string.byte(x, 1, -1)}
-  for j = 1, #bytes do h = (h * 256 + bytes[j]) % P end
+  for j = 1, #bytes do h = (h * 256 + bytes[j]) % P26 end
   return h
 end
 
-local RBUCKET = BASE .. 'r:'
-local function rbucketKey(fp, L, p)
-  local m = 2 ^ L
-  local b = fp % m
-  if b < p then b = fp % (2 * m) end
-  return RBUCKET .. itoa(b)
+-- rshape returns the level and split pointer of the requestUUID table when the number
+-- buckets' are L and p: a quarter of the table, so that it splits one bucket for every
+-- fourth split of the numbers'.
+local function rshape(L, p)
+  if L < 2 then return 0, 0 end
+  return L - 2, floor(p / 4)
 end
 
--- seqsWithout returns the space-separated list v without seq ("" when none is left).
-local function seqsWithout(v, seq)
-  local out = {}
-  for x in string.gmatch(v or '', '%d+') do
-    if x ~= seq then out[#out + 1] = x end
-  end
-  return table.concat(out, ' ')
+local RBUCKET = BASE .. 'r:'
+local function rbucket(fp, L, p)
+  local rl, rp = rshape(L, p)
+  local m = 2 ^ rl
+  local b = fp % m
+  if b < rp then b = fp % (2 * m) end
+  return b
+end
+local function rbucketKey(fp, L, p) return RBUCKET .. itoa(rbucket(fp, L, p)) end
+
+-- umember is the requestUUID set's member of fingerprint fp and sequence number seq;
+-- uparse splits one (nil for a member the store did not write).
+local PAD11 = {[0] = '', '0', '00', '000', '0000', '00000', '000000', '0000000', '00000000', '000000000', '0000000000'}
+local function umember(fp, seq)
+  if fp == 0 then return itoa(seq) end
+  local s = itoa(seq)
+  return itoa(fp) .. PAD11[11 - #s] .. s
+end
+local function uparse(m)
+  if not string.find(m, '^%d+$') then return nil end
+  if #m <= 11 then return 0, tonumber(m) end
+  return tonumber(string.sub(m, 1, -12)), tonumber(string.sub(m, -11))
 end
 
 local function odir(digits) return BASE .. 'o:' .. #digits end

@@ -28,7 +28,7 @@ local function consider(bkey, digits, want, rec)
   if base then
     local ck = dir .. ':' .. base
     local c = chunks[ck]
-    if not c then c = {dir = dir, base = base}; chunks[ck] = c end
+    if not c then c = {dir = dir, base = base, look = sampled(digits)}; chunks[ck] = c else c.look = true end
     c[#c + 1] = itoa(tonumber(digits) - tonumber(base))
   end
   if seq then
@@ -38,7 +38,7 @@ local function consider(bkey, digits, want, rec)
     postNote(post, ui, seq)
     local fp = nil
     if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
-    if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), itoa(fp), itoa(seq)} end
+    if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), umember(fp, seq)} end
   end
   if seq then
     if floor(seq / BLOCK) ~= blk then
@@ -113,16 +113,24 @@ if any then
 end
 local postCounts, perr = postRead(post)
 if not postCounts then return redis.error_reply(perr) end
-for ck in pairs(chunks) do
-  local t = redis.call('TYPE', ck).ok
-  if t ~= 'set' and t ~= 'none' then return redis.error_reply('DNCCORRUPT ' .. ck .. ' holds a ' .. t .. ', not a set') end
+-- The index sets go first, each with redis.pcall: a key of another type stops the
+-- script with the members removed so far put back, and nothing else written.
+local taken = {}
+local function putBack(key, msg)
+  for j = #taken - 1, 1, -2 do redis.call('SADD', taken[j], taken[j + 1]) end
+  return redis.error_reply('DNCCORRUPT ' .. key .. ': ' .. msg)
 end
--- the requestUUID fingerprints' new values, in order (two entries may share one)
-local rvals = {}
+for ck, c in pairs(chunks) do
+  for _, m in ipairs(c) do
+    local r = redis.pcall('SREM', ck, m)
+    if type(r) == 'table' then return putBack(ck, r.err) end
+    if r == 1 then taken[#taken + 1] = ck; taken[#taken + 1] = m end
+  end
+end
 for _, f in ipairs(fps) do
-  local id = f[1] .. ' ' .. f[2]
-  if rvals[id] == nil then rvals[id] = redis.call('HGET', f[1], f[2]) or '' end
-  rvals[id] = seqsWithout(rvals[id], f[3])
+  local r = redis.pcall('SREM', f[1], f[2])
+  if type(r) == 'table' then return putBack(f[1], r.err) end
+  if r == 1 then taken[#taken + 1] = f[1]; taken[#taken + 1] = f[2] end
 end
 -- the writes: the fields of a bucket read together in one HDEL (at most 200 a command)
 local i = 1
@@ -141,22 +149,15 @@ if any then
   redis.call('HSET', META, 'n', itoa(math.max(0, s.n - total)))
   countsWrite(counts, delta)
 end
--- the search indexes: an empty chunk leaves its directory (chunk 0 stays while others do)
+-- a chunk found empty leaves its directory (chunk 0 stays while others do); sampled as
+-- adds are, so an emptied chunk may stay listed, empty, until a later write finds it
 for ck, c in pairs(chunks) do
-  for j = 1, #c, 200 do redis.call('SREM', ck, unpack(c, j, math.min(j + 199, #c))) end
-  if redis.call('SCARD', ck) == 0 then
+  if c.look and redis.call('EXISTS', ck) == 0 then
     if c.base ~= '0' then
       redis.call('ZREM', c.dir, c.base)
     elseif redis.call('ZCARD', c.dir) == 1 then
       redis.call('DEL', c.dir)
     end
-  end
-end
-for _, f in ipairs(fps) do
-  local v = rvals[f[1] .. ' ' .. f[2]]
-  if v then
-    rvals[f[1] .. ' ' .. f[2]] = nil
-    if v == '' then redis.call('HDEL', f[1], f[2]) else redis.call('HSET', f[1], f[2], v) end
   end
 end
 postWrite(post, postCounts, false)

@@ -14,7 +14,8 @@
 -- superblock's block counts and an SMEMBERS, whatever the list's size. When several
 -- indexes match (the text in several cases) or prefixes are given, the matches are
 -- gathered and sorted here, and a text with more than ARGV[5] of them fails with
--- DNCBROAD. RequestUUIDs are found through their fingerprints (fpOf), a bucket each.
+-- DNCBROAD. RequestUUIDs are found through their fingerprints (fpOf): an SMEMBERS of
+-- one bucket of about 64, and a record read for each that has the fingerprint.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local text, uuid = ARGV[1], ARGV[2]
@@ -130,10 +131,9 @@ do
   if #text <= 40 and text ~= '' then fps[#fps + 1] = fpOf('\0' .. text) end
   local seen = {}
   for _, fp in ipairs(fps) do
-    local v = redis.call('HGET', rbucketKey(fp, s.L, s.p), itoa(fp))
-    for x in string.gmatch(v or '', '%d+') do
-      local seq = tonumber(x)
-      if not seen[seq] then
+    for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
+      local f, seq = uparse(x)
+      if f == fp and not seen[seq] then
         seen[seq] = true
         local d, rec = entryAt(seq)
         if d and #rec > 18 and not prefixed(d) then
