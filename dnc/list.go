@@ -89,7 +89,7 @@ func (e *Enforcer) normalizeAll(numbers []string) ([]string, error) {
 //
 // It is all or nothing on input: if any number is invalid, or org is, nothing is written
 // and the error (a *NumberError naming the number's index and text, or ErrInvalidOrg)
-// says so. Numbers are written in atomic chunks of 64; if Redis fails part-way, the
+// says so. Numbers are written in atomic chunks of 32; if Redis fails part-way, the
 // error wraps ErrUnavailable, added counts what was written, and adding again is safe.
 func (e *Enforcer) Add(ctx context.Context, org string, numbers ...string) (added int, err error) {
 	if err := validOrg(org); err != nil {
@@ -147,7 +147,7 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 
 // Remove unlists numbers for org, each normalized as checks normalize, and returns how
 // many were listed. Input is all or nothing, as for Add; storage is written in atomic
-// chunks of 64.
+// chunks of 32.
 func (e *Enforcer) Remove(ctx context.Context, org string, numbers ...string) (removed int, err error) {
 	if err := validOrg(org); err != nil {
 		return 0, err

@@ -56,12 +56,13 @@ var (
 // 1 ms of Redis time here, like a write script of WriteChunk numbers.
 const ChunkSize = 500
 
-// WriteChunk is how many numbers one add or remove script writes at most: under 1 ms
-// of Redis time on the 2-core machines this is measured on (an add or a remove costs
-// Redis about 10 µs of CPU a number there, and a script some 100 µs besides, most of it
-// for the Fenwick counts), so that a check queued behind a write waits little. Twice
-// as many would save about a tenth of a bulk write's time and double that wait.
-const WriteChunk = 64
+// WriteChunk is how many numbers one add or remove script writes at most: about 1 ms
+// of Redis time on the 2-core machines this is measured on (an add or a remove, with
+// the search indexes, costs Redis 20 to 40 µs of CPU a number there, and a script some
+// 100 µs besides, most of it for the Fenwick counts), so that a check queued behind a
+// write waits little. Twice as many would save about a tenth of a bulk write's time
+// and double that wait.
+const WriteChunk = 32
 
 // Errors of the storage layer.
 var (
