@@ -19,7 +19,19 @@ import (
 //	<base>l:<j>    hash   block j of the listing log: "<seq mod 128>" -> "<E.164 digits>"
 //	<base>g:<k>    hash   group k of 128 log blocks: "<block mod 128>" -> its live entries
 //	<base>f        hash   the listing's Fenwick tree over the groups: node -> live entries under it
-//	<base>d        hash   the dictionary of metadata strings: "s<text>" -> index, "i<index>" -> text
+//	<base>d        hash   the dictionary of metadata strings: "s<text>" -> index, "i<index>" -> text,
+//	                      "l<text in lower case>" -> the indexes of the texts equal to it but for case
+//
+// and the search indexes (version 3):
+//
+//	<base>x:<i>:<k>  set  postings: seq - 512k for each live entry with seq in [512k, 512k+512)
+//	                      whose type, batchId or long requestUUID is dictionary text i (an intset)
+//	<base>xc:<i>   hash   their counts: "t" all, "s<j>" those of blocks 128j to 128j+127, "<k>" block k's
+//	<base>r:<b>    set    bucket b of the requestUUID fingerprints (fingerprint * 10^11 + seq), in a
+//	                      linear hash table a quarter the size of the buckets' (an intset)
+//	<base>o:<n>    zset   the chunks of the n-digit numbers: each chunk's base, as member and score
+//	<base>o:<n>:<c> set   the n-digit numbers from base c up to the next chunk's base, as number - c
+//	                      (an intset of at most 384 when a write last looked; chunk 0 always listed)
 //
 // Buckets form a linear hash table: a number's bucket is its hash modulo 2^L (or 2^(L+1)
 // below the split pointer p), and the table grows one bucket at a time as the list
@@ -31,6 +43,12 @@ import (
 // a step per binary digit of the number of groups plus one read of a group. A record is a packed binary string
 // (record.go) of at most 64 bytes.
 //
+// The search indexes answer a search without reading the listing: the postings give
+// the entries of a type or batchId newest first (the counts find the page at any offset
+// in two HMGETs), the fingerprints an entry of a requestUUID in one bucket, and the
+// chunks the numbers that begin with some digits in number order, a chunk per 192 to
+// 384 numbers. Every write keeps them in step with the buckets, in the same script.
+//
 // The scripts receive the three fixed keys in KEYS (always meta, f, d, in that order) and
 // derive the bucket and block keys from the base inside Lua: which bucket or block a
 // number lives in is known only from the meta state read in the same script. All of
@@ -41,8 +59,9 @@ import (
 const DefaultPrefix = "dnc"
 
 // SchemaVersion is the layout version this package writes into each org's meta hash.
-// Version 1 (no meta hash; one "<base>entries" hash per org) is refused with
-// ErrSchema, as is any other version.
+// Version 1 (no meta hash; one "<base>entries" hash per org) and version 2 (this layout
+// without the search indexes) are refused with ErrSchema, as is any other version: an
+// org's data of version 2 moves by export and import (examples/dncctl).
 const SchemaVersion = 3
 
 // MaxOrgLen is the longest org id, in bytes.

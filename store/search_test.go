@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -383,5 +384,40 @@ func TestSearchIndexes(t *testing.T) {
 		}
 		verify(t, b.rdb, s, org, m)
 		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
+	})
+}
+
+// TestSearchTooBroad: a text stored in two cases is searched by gathering its matches,
+// up to MaxSearchGather of them; past that the search fails with ErrSearchTooBroad,
+// while a text in one case is paged from its postings at any count.
+func TestSearchTooBroad(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		if !b.real {
+			t.Skip("thousands of entries: on the real server only")
+		}
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "broad"
+		numbers := numgen.E164(17, MaxSearchGather+2)
+		es := make([]Entry, len(numbers))
+		for i, n := range numbers {
+			es[i] = Entry{Number: n, Type: "VIP", BatchID: "one-case"}
+		}
+		es[0].Type = "vip"
+		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, total, err := s.Search(ctx, org, Query{Text: "ONE-CASE"}, MaxSearchGather, 10); err != nil || total != int64(len(es)) || len(got) != 2 || got[1].Number != numbers[0] {
+			t.Fatalf("Search(one case) = %d entries, total %d, %v; want the 2 oldest of %d", len(got), total, err, len(es))
+		}
+		_, _, err := s.Search(ctx, org, Query{Text: "vip"}, 0, 10)
+		if !errors.Is(err, ErrSearchTooBroad) || !strings.Contains(err.Error(), "2002 entries") {
+			t.Fatalf("Search(two cases, %d entries) = %v; want ErrSearchTooBroad naming the count", len(es), err)
+		}
+		if n, err := s.Remove(ctx, org, numbers[:3]); n != 3 || err != nil {
+			t.Fatal(n, err)
+		}
+		if got, total, err := s.Search(ctx, org, Query{Text: "Vip"}, 0, 10); err != nil || total != int64(len(es)-3) || len(got) != 10 {
+			t.Fatalf("Search(one case left, %d entries) = %d entries, total %d, %v", len(es)-3, len(got), total, err)
+		}
 	})
 }

@@ -49,14 +49,14 @@ func TestAddAllOrNothing(t *testing.T) {
 			spoil  string // "bucket", "count" or "dict"
 		}{
 			{"small table, foreign bucket", 40, false, "bucket"},
-			{"large table, foreign bucket", 1400, false, "bucket"},
-			{"large table, foreign bucket, metadata", 1400, true, "bucket"},
-			{"large table, foreign count", 1400, false, "count"},
-			{"large table, foreign dictionary index", 1400, true, "dict"},
+			{"large table, foreign bucket", 700, false, "bucket"},
+			{"large table, foreign bucket, metadata", 700, true, "bucket"},
+			{"large table, foreign count", 700, false, "count"},
+			{"large table, foreign dictionary index", 700, true, "dict"},
 			{"small table, foreign number chunk", 40, false, "chunk"},
-			{"large table, foreign number chunk", 1400, true, "chunk"},
-			{"large table, foreign requestUUID bucket", 1400, true, "rbucket"},
-			{"large table, foreign posting", 1400, true, "posting"},
+			{"large table, foreign number chunk", 700, true, "chunk"},
+			{"large table, foreign requestUUID bucket", 700, true, "rbucket"},
+			{"large table, foreign posting", 700, true, "posting"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				org := fmt.Sprintf("undo%d%v%s", tc.listed, tc.meta, tc.spoil)
