@@ -139,7 +139,7 @@ func scaleMemory(t *testing.T, e164, mixed []string) {
 }
 
 // slowest returns the longest command in SLOWLOG (threshold 1 ms) and how many took
-// over 2 ms, then resets it.
+// over 2 ms, logs the three longest, and resets SLOWLOG.
 func slowest(t *testing.T, rdb *redis.Client) (time.Duration, int) {
 	t.Helper()
 	ctx := context.Background()
@@ -154,6 +154,17 @@ func slowest(t *testing.T, rdb *redis.Client) (time.Duration, int) {
 		if l.Duration > 2*time.Millisecond {
 			over++
 		}
+	}
+	slices.SortFunc(logs, func(a, b redis.SlowLog) int { return int(b.Duration - a.Duration) })
+	for _, l := range logs[:min(3, len(logs))] {
+		name := ""
+		if len(l.Args) > 0 {
+			name = l.Args[0]
+		}
+		if len(l.Args) > 1 && len(l.Args[1]) > 8 {
+			name += " " + l.Args[1][:8]
+		}
+		t.Logf("  slow: %v %s (%d args)", l.Duration, name, len(l.Args))
 	}
 	_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
 	return mx, over
@@ -184,6 +195,7 @@ func scaleWrites(t *testing.T, e164, mixed []string, reps int) {
 			_, _ = slowest(t, rdb)
 
 			org := fmt.Sprintf("w%d-%d", call, rep)
+			_ = rdb.ConfigResetStat(ctx).Err()
 			start = time.Now()
 			for lo := 0; lo < len(mixed); lo += call {
 				if _, err := enf.Add(ctx, org, mixed[lo:min(lo+call, len(mixed))]...); err != nil {
@@ -201,8 +213,15 @@ func scaleWrites(t *testing.T, e164, mixed []string, reps int) {
 			mx, o := slowest(t, rdb)
 			worst, over = max(worst, mx), over+o
 			addR, remR = append(addR, addRate/rawAddRate), append(remR, remRate/rawRemRate)
-			t.Logf("calls of %d, rep %d: Add %.0f/s vs raw SADD %.0f/s; Remove %.0f/s vs raw SREM %.0f/s; slowest command %v",
-				call, rep, addRate, rawAddRate, remRate, rawRemRate, mx)
+			stats, _ := rdb.Info(ctx, "commandstats").Result()
+			mean := ""
+			for _, line := range strings.Split(stats, "\r\n") {
+				if strings.HasPrefix(line, "cmdstat_evalsha:") {
+					mean = line
+				}
+			}
+			t.Logf("calls of %d, rep %d: Add %.0f/s vs raw SADD %.0f/s; Remove %.0f/s vs raw SREM %.0f/s; slowest command %v, %d over 2 ms; %s",
+				call, rep, addRate, rawAddRate, remRate, rawRemRate, mx, o, mean)
 		}
 		t.Logf("calls of %d: Add %s raw SADD; Remove %s raw SREM; slowest command %v, %d over 2 ms",
 			call, spread(addR), spread(remR), worst, over)

@@ -110,24 +110,31 @@ func (s *Store) listPart(ctx context.Context, org string, offset, limit int) ([]
 	if err != nil {
 		return nil, 0, scriptErr(err)
 	}
-	if len(reply) < 2 {
+	if len(reply) < 3 {
 		return nil, 0, fmt.Errorf("%w: list: %d values", ErrBadReply, len(reply))
 	}
 	total, ok1 := reply[0].(int64)
-	k, ok2 := reply[1].(int64)
-	if !ok1 || !ok2 || k < 0 || int64(len(reply)) < 2+2*k {
-		return nil, 0, fmt.Errorf("%w: list header %v %v", ErrBadReply, reply[0], reply[1])
+	epoch, ok2 := reply[1].(string)
+	k, ok3 := reply[2].(int64)
+	if !ok1 || !ok2 || !ok3 || k < 0 || int64(len(reply)) != 3+2*k {
+		return nil, 0, fmt.Errorf("%w: list header %v", ErrBadReply, reply[:3])
 	}
-	dict, err := readDict(reply[2+2*k:])
+	recs := make([]string, 0, k)
+	for i := int64(0); i < k; i++ {
+		if rec, ok := reply[4+2*i].(string); ok {
+			recs = append(recs, rec)
+		}
+	}
+	dict, err := s.texts(ctx, org, epoch, recs...)
 	if err != nil {
 		return nil, 0, err
 	}
 	entries, key := make([]Entry, 0, k), keyOf(org)
 	for i := int64(0); i < k; i++ {
-		d, ok1 := reply[2+2*i].(string)
-		rec, ok2 := reply[3+2*i].(string)
+		d, ok1 := reply[3+2*i].(string)
+		rec, ok2 := reply[4+2*i].(string)
 		if !ok1 || !ok2 {
-			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[2+2*i], reply[3+2*i])
+			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[3+2*i], reply[4+2*i])
 		}
 		if rec == "" {
 			continue // a log slot whose record is gone or is another's: left by foreign data

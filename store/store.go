@@ -25,30 +25,34 @@ import (
 //go:embed lua/*.lua
 var luaFS embed.FS
 
-// script returns the embedded script name, behind the shared functions of lib.lua.
-func script(name string) *redis.Script {
-	lib, err := luaFS.ReadFile("lua/lib.lua")
-	if err != nil {
-		panic(err) // embedded at build time: cannot happen
+// script returns the embedded script name behind the shared functions of lib.lua and
+// of the other libraries it names (lib_counts.lua, lib_index.lua), in that order. A
+// script runs all of its libraries' definitions at every call (about 0.2 µs a
+// function here), so each takes only the ones it needs.
+func script(name string, libs ...string) *redis.Script {
+	var src strings.Builder
+	for _, f := range append(append([]string{"lib.lua"}, libs...), name) {
+		b, err := luaFS.ReadFile("lua/" + f)
+		if err != nil {
+			panic(err) // embedded at build time: cannot happen
+		}
+		src.Write(b)
+		src.WriteString("\n")
 	}
-	src, err := luaFS.ReadFile("lua/" + name)
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(string(lib) + "\n" + string(src))
+	return redis.NewScript(src.String())
 }
 
 var (
 	checkScript        = script("check.lua")
 	checkManyScript    = script("check_many.lua")
 	toggleScript       = script("toggle.lua")
-	addScript          = script("add.lua")
-	removeScript       = script("remove.lua")
+	addScript          = script("add.lua", "lib_counts.lua", "lib_index.lua")
+	removeScript       = script("remove.lua", "lib_counts.lua", "lib_index.lua")
 	getScript          = script("get.lua")
-	listScript         = script("list.lua")
+	listScript         = script("list.lua", "lib_counts.lua")
 	scanScript         = script("scan.lua")
 	searchNumberScript = script("search_number.lua")
-	searchTextScript   = script("search_text.lua")
+	searchTextScript   = script("search_text.lua", "lib_index.lua")
 )
 
 // ChunkSize is how many numbers one check_many script carries at most (the batch

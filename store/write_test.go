@@ -319,7 +319,11 @@ func TestItoa(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := redis.NewScript(string(lib) + `
+	counts, err := luaFS.ReadFile("lua/lib_counts.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := redis.NewScript(string(lib) + "\n" + string(counts) + `
 for _, x in ipairs({0, 1, 9, 10, 99, 100, 101, 999, 1000, 9999, 10000, 10001, 99999, 100000,
     1048576, 4194303, 4194304, 16777215, 68719476735, 99999999999999}) do
   if itoa(x) ~= string.format('%.0f', x) then return 'itoa(' .. string.format('%.0f', x) .. ') = ' .. itoa(x) end

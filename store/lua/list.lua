@@ -1,9 +1,9 @@
 -- list.lua: one page of the org's entries, newest first, and how many there are.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] offset (0-based, from the newest), ARGV[2] limit (0: the count alone)
--- Reply: {total, k, digits1, record1, ..., digitsk, recordk, index, text, ...}: k
--- entries (a record is "" when the log names a number whose record is gone or newer),
--- then the dictionary texts their records name.
+-- Reply: {total, epoch, k, digits1, record1, ..., digitsk, recordk}: k entries (a
+-- record is "" when the log names a number whose record is gone or newer); the caller
+-- reads the dictionary texts they name from its cache of the epoch's dictionary.
 -- Cost: for each log block the page touches, locate (lib.lua: an HGET per binary digit
 -- of the number of block groups, and one HGET, or one HGETALL of the group's counts
 -- when entries were removed from it), one HLEN (and an HKEYS when entries were removed
@@ -12,11 +12,11 @@
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local total, offset, limit = s.n, tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {total, 0}
+local out = {total, s.epoch or '', 0}
 if offset >= total or limit <= 0 then return out end
 local rank = total - offset   -- the page's first entry is the rank-th oldest
 local want = math.min(limit, rank)
-local entries, dict, seen = {}, {}, {}
+local entries = {}
 while want > 0 do
   local pos, k = locate(rank, s.seq)
   if not pos then return redis.error_reply(k) end
@@ -45,11 +45,9 @@ while want > 0 do
     if not rec or (#rec >= 5 and unpackBE(rec, 1, 5) ~= seq) then rec = '' end
     entries[#entries + 1] = digits
     entries[#entries + 1] = rec
-    dictOf(rec, dict, seen)
   end
   want, rank = want - #take, rank - #take
 end
-out[2] = #entries / 2
+out[3] = #entries / 2
 for _, v in ipairs(entries) do out[#out + 1] = v end
-for _, v in ipairs(dict) do out[#out + 1] = v end
 return out
