@@ -160,7 +160,7 @@ type Query struct {
 const (
 	// SearchChunks is how many chunks of the number index (192 to 384 numbers each) one
 	// search script reads: it bounds the time one script holds Redis.
-	SearchChunks = 128
+	SearchChunks = 64
 	// MaxSearchGather is the most type and batchId matches a search gathers and sorts
 	// itself, which it must when the text is stored in several cases, or when it is also
 	// a number prefix; a search that would gather more fails with ErrSearchTooBroad.
@@ -188,21 +188,31 @@ func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit i
 	if len(prefixes) == 0 && text == "" {
 		return []Entry{}, 0, nil
 	}
+	uuid := ""
+	if b, _, ok := uuidBytes(text); ok {
+		uuid = string(b[:])
+	}
 	entries := []Entry{}
 	var total int64
+	maybe := text != ""
 	if len(prefixes) > 0 {
-		args := []any{"", offset, limit, SearchChunks}
+		// The first call also says whether the text may match anything: most searches
+		// of digits are numbers alone, and take one round trip.
+		args := []any{"", offset, limit, SearchChunks, text, uuid}
 		for _, r := range numberRanges(prefixes) {
 			args = append(args, r.len, r.lo, r.hi)
 		}
-		for {
+		for first := true; ; first = false {
 			reply, err := s.runRO(ctx, searchNumberScript, org, args...).Slice()
 			if err != nil {
 				return nil, 0, scriptErr(err)
 			}
-			cursor, counted, pass, page, err := readNumberSearch(org, reply)
+			cursor, counted, pass, may, page, err := readNumberSearch(org, reply)
 			if err != nil {
 				return nil, 0, err
+			}
+			if first {
+				maybe = maybe && may
 			}
 			total += counted
 			entries = append(entries, page...)
@@ -212,11 +222,7 @@ func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit i
 			args[0], args[1], args[2] = cursor, pass, limit-len(entries)
 		}
 	}
-	if text != "" {
-		uuid := ""
-		if b, _, ok := uuidBytes(text); ok {
-			uuid = string(b[:])
-		}
+	if maybe {
 		args := []any{text, uuid, max(0, int64(offset)-total), limit - len(entries), MaxSearchGather}
 		for _, p := range prefixes {
 			args = append(args, p)
@@ -294,18 +300,19 @@ func asciiLower(s string) string {
 }
 
 // readNumberSearch reads search_number.lua's reply.
-func readNumberSearch(org string, reply []any) (cursor string, counted int64, pass int64, page []Entry, err error) {
-	if len(reply) < 4 {
-		return "", 0, 0, nil, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
+func readNumberSearch(org string, reply []any) (cursor string, counted, pass int64, maybe bool, page []Entry, err error) {
+	if len(reply) < 5 {
+		return "", 0, 0, false, nil, fmt.Errorf("%w: search: %d values", ErrBadReply, len(reply))
 	}
 	cursor, ok1 := reply[0].(string)
 	counted, ok2 := reply[1].(int64)
 	pass, ok3 := reply[2].(int64)
-	if !ok1 || !ok2 || !ok3 {
-		return "", 0, 0, nil, fmt.Errorf("%w: search header %v", ErrBadReply, reply[:3])
+	may, ok4 := reply[3].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return "", 0, 0, false, nil, fmt.Errorf("%w: search header %v", ErrBadReply, reply[:4])
 	}
-	page, err = readPairs(org, reply[3:])
-	return cursor, counted, pass, page, err
+	page, err = readPairs(org, reply[4:])
+	return cursor, counted, pass, may == 1, page, err
 }
 
 // readPairs reads {k, digits1, record1, ..., index, text, ...}: k entries and the

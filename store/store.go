@@ -51,7 +51,7 @@ var (
 	getScript          = script("get.lua")
 	listScript         = script("list.lua", "lib_counts.lua")
 	scanScript         = script("scan.lua")
-	searchNumberScript = script("search_number.lua")
+	searchNumberScript = script("search_number.lua", "lib_index.lua")
 	searchTextScript   = script("search_text.lua", "lib_index.lua")
 )
 

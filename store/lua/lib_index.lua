@@ -171,7 +171,7 @@ local function osplit(dir, base)
   if #ms <= OMAX then return end
   local v = {}
   for j, m in ipairs(ms) do v[j] = tonumber(m) end
-  table.sort(v)
+  sortUp(v)
   local h = floor(#v / 2) + 1
   local mid = v[h]
   local nb = itoa(tonumber(base) + mid)

@@ -5,12 +5,16 @@
 -- ARGV[2] matches to pass over before the page
 -- ARGV[3] matches to return at most
 -- ARGV[4] chunks to read at most (bounds the time the script holds Redis)
--- ARGV[5..] the ranges, three values each, in number order: a length in digits, and the
+-- ARGV[5] a text the search also matches type, batchId and requestUUID with (lower-case;
+--         "" for none), ARGV[6] its 16 bytes when it is a UUID, else ""
+-- ARGV[7..] the ranges, three values each, in number order: a length in digits, and the
 --         lowest and highest number of that length in the range (decimal)
--- Reply: {cursor, counted, pass, k, digits1, record1, ..., index, text, ...}: cursor is
--- ARGV[1] for the next call ("" when every range is read), counted the matches in the
--- chunks this call read, pass what is left of ARGV[2]; then k matches of the page (a
--- record "" when it is gone since) and the dictionary texts their records name.
+-- Reply: {cursor, counted, pass, maybe, k, digits1, record1, ..., index, text, ...}:
+-- cursor is ARGV[1] for the next call ("" when every range is read), counted the matches
+-- in the chunks this call read, pass what is left of ARGV[2]; maybe is 1 when the first
+-- call finds that the text may match some entry (search_text.lua then says which), else
+-- 0; then k matches of the page (a record "" when it is gone since) and the dictionary
+-- texts their records name.
 -- Cost: one ZRANGEBYSCORE a call, one SCARD a chunk inside a range (a chunk holds 192
 -- to 384 numbers), and one SMEMBERS for each chunk at a range's ends or on the page.
 local s, err = state()
@@ -23,10 +27,25 @@ if ARGV[1] ~= '' then
   r = tonumber(a)
   if b ~= '-' then after = b end
 end
-local ranges = (#ARGV - 4) / 3
+local ranges = (#ARGV - 6) / 3
+local maybe = 0
+if ARGV[1] == '' and ARGV[5] ~= '' then
+  local text, uuid = ARGV[5], ARGV[6]
+  for i in string.gmatch(redis.call('HGET', DICT, 'l' .. text) or '', '%d+') do
+    if redis.call('HEXISTS', postCountKey(i), 't') == 1 then maybe = 1 end
+  end
+  local fps = {}
+  if uuid ~= '' then fps[#fps + 1] = fpOf('\1' .. uuid) end
+  if #text <= 40 then fps[#fps + 1] = fpOf('\0' .. text) end
+  for _, fp in ipairs(fps) do
+    for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
+      if uparse(x) == fp then maybe = 1 end
+    end
+  end
+end
 local counted, found, dict, seen = 0, {}, {}, {}
 local function reply(cursor)
-  local out = {cursor, counted, pass, #found / 2}
+  local out = {cursor, counted, pass, maybe, #found / 2}
   for _, x in ipairs(found) do out[#out + 1] = x end
   for _, x in ipairs(dict) do out[#out + 1] = x end
   return out
@@ -38,12 +57,12 @@ local function members(ck, base, lo, hi) -- the chunk's numbers in [lo, hi], asc
     if x then x = base + x end
     if x and x >= lo and x <= hi then v[#v + 1] = x end
   end
-  table.sort(v)
+  sortUp(v)
   return v
 end
 while r <= ranges do
   if budget == 0 then return reply(r .. ' ' .. (after or '-')) end
-  local len, los, his = ARGV[2 + 3 * r], ARGV[3 + 3 * r], ARGV[4 + 3 * r]
+  local len, los, his = ARGV[4 + 3 * r], ARGV[5 + 3 * r], ARGV[6 + 3 * r]
   local lo, hi, dir = tonumber(los), tonumber(his), BASE .. 'o:' .. len
   local bases = {}
   if after == nil then -- the chunk that holds lo, then the ones that start after it

@@ -70,10 +70,13 @@ local function postPage(is, o, l)
           o = o - c2
         elseif c2 > 0 then
           local v = {}
-          for _, m in ipairs(redis.call('SMEMBERS', postKey(is, bf[q]))) do v[#v + 1] = tonumber(m) end
-          table.sort(v, function(x, y) return x > y end)
+          for _, m in ipairs(redis.call('SMEMBERS', postKey(is, bf[q]))) do
+            local x = tonumber(m)
+            if x then v[#v + 1] = x end
+          end
+          sortUp(v)
           local base = tonumber(bf[q]) * PB
-          for z = o + 1, #v do
+          for z = #v - o, 1, -1 do -- newest first
             out[#out + 1] = base + v[z]
             if #out >= l then return out end
           end
