@@ -387,7 +387,22 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 				}
 			}()
 		}
+		_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
+		_ = rdb.ConfigSet(ctx, "slowlog-log-slower-than", "500").Err()
+		_ = rdb.ConfigResetStat(ctx).Err()
 		busy := probe(2 * time.Second)
+		if logs, err := rdb.SlowLogGet(ctx, -1).Result(); err == nil {
+			var mx time.Duration
+			for _, l := range logs {
+				mx = max(mx, l.Duration)
+			}
+			stats, _ := rdb.Info(ctx, "commandstats").Result()
+			for _, line := range strings.Split(stats, "\r\n") {
+				if strings.HasPrefix(line, "cmdstat_evalsha") {
+					t.Logf("  while searching: %d commands over 0.5 ms, the longest %v; %s", len(logs), mx, line)
+				}
+			}
+		}
 		close(stop)
 		<-done
 		<-done
