@@ -878,7 +878,7 @@ func TestRemoveTrustsOnlyItsSlot(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx, s := ctxT(t), New(b.rdb, "")
 		const org = "slots"
-		es := []Entry{{Number: "+14155552671"}, {Number: "+14155552672"}}
+		es := []Entry{{Number: "+14155552671"}, {Number: "+14155552672", Type: "vip", RequestUUID: "req-b"}}
 		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -899,6 +899,12 @@ func TestRemoveTrustsOnlyItsSlot(t *testing.T) {
 		}
 		if c, err := s.Count(ctx, org); c < 0 || err != nil {
 			t.Errorf("Count = %d, %v", c, err)
+		}
+		// B keeps its postings and fingerprint: the search still finds it.
+		for _, q := range []string{"VIP", "REQ-B"} {
+			if got, total, err := s.Search(ctx, org, Query{Text: q}, 0, 10); err != nil || total != 1 || len(got) != 1 || got[0].Number != "+14155552672" {
+				t.Errorf("Search(%s) after removing a number with a foreign record = %+v, %d, %v; want +14155552672", q, got, total, err)
+			}
 		}
 	})
 }

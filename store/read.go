@@ -198,7 +198,7 @@ func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit i
 	if len(prefixes) > 0 {
 		// The first call also says whether the text may match anything: most searches
 		// of digits are numbers alone, and take one round trip.
-		args := []any{"", offset, limit, SearchChunks, text, uuid}
+		args := []any{"", offset, limit, cmp.Or(s.searchChunks, SearchChunks), text, uuid}
 		for _, r := range numberRanges(prefixes) {
 			args = append(args, r.len, r.lo, r.hi)
 		}

@@ -373,6 +373,13 @@ func TestSearchIndexes(t *testing.T) {
 		p, _ := strconv.ParseInt(meta["p"], 10, 64)
 		verifyIndexes(t, b.rdb, org, m, keys, L, p)
 		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
+		// A number search in scripts of one chunk and of two: every range and chunk end
+		// is a place where a script stops and the next goes on.
+		for _, chunks := range []int{1, 2} {
+			sc := New(b.rdb, "")
+			sc.searchChunks = chunks
+			verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return sc.Search(ctx, org, q, off, lim) })
+		}
 		var gone []string
 		for i, n := range m.order {
 			if i%3 != 0 {
@@ -421,6 +428,44 @@ func TestSearchTooBroad(t *testing.T) {
 		}
 		if got, total, err := s.Search(ctx, org, Query{Text: "Vip"}, 0, 10); err != nil || total != int64(len(es)-3) || len(got) != 10 {
 			t.Fatalf("Search(one case left, %d entries) = %d entries, total %d, %v", len(es)-3, len(got), total, err)
+		}
+	})
+}
+
+// TestSearchPostingsAcrossSuperblocks: the postings of a type count their blocks in
+// superblocks of 65,536 sequence numbers; a page that starts in one superblock and ends
+// in the one before, or starts at any offset, holds the entries the model says. It lists
+// 70,000 numbers, so it runs in CI (DNC_LONG=1).
+func TestSearchPostingsAcrossSuperblocks(t *testing.T) {
+	if sized(0, 1) == 0 {
+		t.Skip("70,000 entries: DNC_LONG=1 runs it")
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		if !b.real {
+			t.Skip("on the real server only")
+		}
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "super"
+		numbers := numgen.E164(23, 70_000)
+		es := make([]Entry, len(numbers))
+		var odd []Entry // newest first
+		for i, n := range numbers {
+			es[i] = Entry{Number: n, Type: []string{"even", "odd"}[i%2]}
+		}
+		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for i := len(es) - 1; i >= 0; i-- {
+			if i%2 == 1 {
+				odd = append(odd, es[i])
+			}
+		}
+		// seq 65,536 starts superblock 1: about 2,232 of the newest odd entries lie above it.
+		for _, off := range []int{0, 2225, 2232, 2240, 17_000, len(odd) - 5} {
+			got, total, err := s.Search(ctx, org, Query{Text: "ODD"}, off, 10)
+			if err != nil || total != int64(len(odd)) || !slices.Equal(got, odd[off:min(off+10, len(odd))]) {
+				t.Fatalf("Search(odd, %d, 10) = %d entries, total %d, %v; want %v", off, len(got), total, err, headNumbers(odd[off:min(off+10, len(odd))]))
+			}
 		}
 	})
 }

@@ -89,6 +89,8 @@ type Store struct {
 
 	replicas       int // SetReplicas
 	replicaTimeout time.Duration
+
+	searchChunks int // chunks a number search script reads; 0: SearchChunks (tests set fewer)
 }
 
 // New returns a Store over rdb whose keys start with prefix (DefaultPrefix when empty).

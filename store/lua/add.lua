@@ -95,8 +95,11 @@ do
     local v = hmgetMany(DICT, fields)
     for j, t in ipairs(texts) do
       if v[j] then
-        index[t] = tonumber(v[j])
-        if not index[t] then return redis.error_reply('DNCCORRUPT ' .. DICT .. ' field s' .. t .. ' holds ' .. v[j]) end
+        local i = tonumber(v[j])
+        if not i or i ~= floor(i) or i < 1 or i > 16777215 then
+          return redis.error_reply('DNCCORRUPT ' .. DICT .. ' field s' .. t .. ' holds ' .. v[j] .. ', not an index')
+        end
+        index[t] = i
       else
         missing = missing + 1
       end
@@ -317,13 +320,14 @@ for a = 4, #ARGV, W do
     local base = redis.call('ZREVRANGEBYSCORE', dir, digits, '-inf', 'LIMIT', 0, 1)[1]
     if not base then
       base = '0'
-      redis.call('ZADD', dir, 0, base)
-      wrote('z', dir, base)
+      if redis.call('ZADD', dir, 0, base) == 1 then wrote('z', dir, base) end
+    elseif not string.find(base, '^%d+$') or #base > 15 then
+      return undo(dir, 'DNCCORRUPT ' .. dir .. ' lists chunk ' .. base)
     end
     local ck, member = dir .. ':' .. base, itoa(tonumber(digits) - tonumber(base))
     local r = redis.pcall('SADD', ck, member)
     if type(r) == 'table' then return undo(ck, r.err) end
-    wrote('s', ck, member)
+    if r == 1 then wrote('s', ck, member) end
     local tc = touched[ck]
     if tc then
       tc[3] = true
@@ -337,7 +341,7 @@ for a = 4, #ARGV, W do
         local rk, um = rbucketKey(fp, L, p), umember(fp, seq)
         r = redis.pcall('SADD', rk, um)
         if type(r) == 'table' then return undo(rk, r.err) end
-        wrote('s', rk, um)
+        if r == 1 then wrote('s', rk, um) end
       end
     end
     if inline and n > LOAD * (2 ^ L + p) then

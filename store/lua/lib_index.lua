@@ -170,7 +170,10 @@ local function osplit(dir, base)
   local ms = redis.call('SMEMBERS', ck)
   if #ms <= OMAX then return end
   local v = {}
-  for j, m in ipairs(ms) do v[j] = tonumber(m) end
+  for _, m in ipairs(ms) do -- members that are not the store's stay where they are
+    if string.find(m, '^%d+$') then v[#v + 1] = tonumber(m) end
+  end
+  if #v <= OMAX then return end
   sortUp(v)
   local h = floor(#v / 2) + 1
   local mid = v[h]

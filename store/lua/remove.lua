@@ -32,23 +32,16 @@ local function consider(bkey, digits, want, rec)
     c[#c + 1] = itoa(tonumber(digits) - tonumber(base))
   end
   if seq then
-    local ti, bi, ui = recIndexes(rec)
-    postNote(post, ti, seq)
-    postNote(post, bi, seq)
-    postNote(post, ui, seq)
-    local fp = nil
-    if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
-    if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), umember(fp, seq)} end
-  end
-  if seq then
     if floor(seq / BLOCK) ~= blk then
       blk = floor(seq / BLOCK)
       bs = itoa(blk)
     end
     local g = gone[bs]
-    if not g then g = {offs = {}, digits = {}}; gone[bs] = g end
+    if not g then g = {offs = {}, digits = {}, recs = {}, seqs = {}}; gone[bs] = g end
     g.offs[#g.offs + 1] = itoa(seq % BLOCK)
     g.digits[#g.digits + 1] = digits
+    g.recs[#g.recs + 1] = rec
+    g.seqs[#g.seqs + 1] = seq
   end
 end
 -- While the table has fewer buckets than the call has numbers, numbers that share a
@@ -92,14 +85,26 @@ else
     end
   end
 end
--- A log slot goes only if it names the number (foreign data may say otherwise); the
--- count n follows the slots, as the counts do.
+-- A log slot goes only if it names the number (foreign data may say otherwise), and with
+-- it the entry's postings and requestUUID fingerprint (a record that names another
+-- number's slot must not take that entry out of the indexes); the count n follows the
+-- slots, as the counts do.
 local slots, delta, blocks, any = {}, {}, {}, false
 for blk, g in pairs(gone) do
   local named = hmgetMany(logKey(blk), g.offs)
   local offs = {}
   for j, d in ipairs(g.offs) do
-    if named[j] == g.digits[j] then offs[#offs + 1] = d end
+    if named[j] == g.digits[j] then
+      offs[#offs + 1] = d
+      local rec, seq = g.recs[j], g.seqs[j]
+      local ti, bi, ui = recIndexes(rec)
+      postNote(post, ti, seq)
+      postNote(post, bi, seq)
+      postNote(post, ui, seq)
+      local fp = nil
+      if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
+      if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), umember(fp, seq)} end
+    end
   end
   if #offs > 0 then
     slots[blk], delta[blk], blocks[blk], any = offs, -#offs, true, true

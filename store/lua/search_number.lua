@@ -1,7 +1,8 @@
 -- search_number.lua: the listed numbers in ranges, in number order: counted, and a page.
 -- KEYS    meta, f, d (lib.lua)
--- ARGV[1] "" to start; else "<r> <base>": go on after chunk <base> of range r, or with
---         its first chunk when <base> is "-"
+-- ARGV[1] "" to start; else "<r> <from>": go on with range r from the number <from> (the
+--         numbers below it are counted already: a chunk that splits meanwhile moves only
+--         numbers above its base, so none is counted twice)
 -- ARGV[2] matches to pass over before the page
 -- ARGV[3] matches to return at most
 -- ARGV[4] chunks to read at most (bounds the time the script holds Redis)
@@ -20,12 +21,11 @@
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local pass, want, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local r, after = 1, nil
+local r, from = 1, nil
 if ARGV[1] ~= '' then
-  local a, b = string.match(ARGV[1], '^(%d+) ([%d-]+)$')
+  local a, b = string.match(ARGV[1], '^(%d+) (%d+)$')
   if not a then return redis.error_reply('ERR search_number: bad cursor') end
-  r = tonumber(a)
-  if b ~= '-' then after = b end
+  r, from = tonumber(a), b
 end
 local ranges = (#ARGV - 6) / 3
 local maybe = 0
@@ -61,22 +61,21 @@ local function members(ck, base, lo, hi) -- the chunk's numbers in [lo, hi], asc
   return v
 end
 while r <= ranges do
-  if budget == 0 then return reply(r .. ' ' .. (after or '-')) end
-  local len, los, his = ARGV[4 + 3 * r], ARGV[5 + 3 * r], ARGV[6 + 3 * r]
+  local len, los, his = ARGV[4 + 3 * r], from or ARGV[5 + 3 * r], ARGV[6 + 3 * r]
+  if budget == 0 then return reply(r .. ' ' .. los) end
   local lo, hi, dir = tonumber(los), tonumber(his), BASE .. 'o:' .. len
+  -- the chunk that holds lo (none when lo lies below chunk 0: no number of this length),
+  -- then the ones that start after it: one more than are read, to know each one's end
   local bases = {}
-  if after == nil then -- the chunk that holds lo, then the ones that start after it
-    local first = redis.call('ZREVRANGEBYSCORE', dir, los, '-inf', 'LIMIT', 0, 1)[1]
-    if first then bases[1] = first end
-    for _, b in ipairs(redis.call('ZRANGEBYSCORE', dir, '(' .. los, his, 'LIMIT', 0, budget)) do bases[#bases + 1] = b end
-  else
-    bases = redis.call('ZRANGEBYSCORE', dir, '(' .. after, his, 'LIMIT', 0, budget + 1)
-  end
+  local first = redis.call('ZREVRANGEBYSCORE', dir, los, '-inf', 'LIMIT', 0, 1)[1]
+  if first then bases[1] = first end
+  for _, b in ipairs(redis.call('ZRANGEBYSCORE', dir, '(' .. los, his, 'LIMIT', 0, budget + 1)) do bases[#bases + 1] = b end
   local j = 1
   while j <= #bases do
-    if budget == 0 then return reply(r .. ' ' .. after) end
     local bs = bases[j]
+    if budget == 0 then return reply(r .. ' ' .. bs) end
     local base, nxt = tonumber(bs), bases[j + 1]
+    if not base then return redis.error_reply('DNCCORRUPT ' .. dir .. ' lists chunk ' .. bs) end
     local ck = dir .. ':' .. bs
     local inside = base >= lo and nxt ~= nil and tonumber(nxt) - 1 <= hi
     local v, c = nil, 0
@@ -91,18 +90,21 @@ while r <= ranges do
       pass = pass - c
     elseif want > 0 then
       v = v or members(ck, base, lo, hi)
-      for q = pass + 1, math.min(#v, pass + want) do
+      for q = pass + 1, #v do -- a number whose record is gone (foreign data) is passed over
+        if want == 0 then break end
         local d = itoa(v[q])
-        local rec = redis.call('HGET', bucketKey(d, s.L, s.p), d) or ''
-        found[#found + 1] = d
-        found[#found + 1] = rec
-        dictOf(rec, dict, seen)
-        want = want - 1
+        local rec = redis.call('HGET', bucketKey(d, s.L, s.p), d)
+        if rec then
+          found[#found + 1] = d
+          found[#found + 1] = rec
+          dictOf(rec, dict, seen)
+          want = want - 1
+        end
       end
       pass = 0
     end
-    after, budget, j = bs, budget - 1, j + 1
+    budget, j = budget - 1, j + 1
   end
-  r, after = r + 1, nil
+  r, from = r + 1, nil
 end
 return reply('')

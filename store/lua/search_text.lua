@@ -40,11 +40,16 @@ local function entryAt(seq)
   return digits, rec
 end
 
--- The dictionary indexes of the text.
-local idxs, isIdx = {}, {}
+-- The dictionary indexes of the text that some live entry names (a text once stored in
+-- another case, whose entries are all gone, no longer counts).
+local idxs, isIdx, counts = {}, {}, {}
 for i in string.gmatch(redis.call('HGET', DICT, 'l' .. text) or '', '%d+') do
-  idxs[#idxs + 1] = i
-  isIdx[tonumber(i)] = true
+  local t = tonumber(redis.call('HGET', postCountKey(i), 't') or '0') or 0
+  if t > 0 then
+    idxs[#idxs + 1] = i
+    isIdx[tonumber(i)] = true
+    counts[#counts + 1] = t
+  end
 end
 
 -- postPage returns up to l sequence numbers of index is, newest first, after passing o.
@@ -91,18 +96,23 @@ end
 -- The type and batchId matches: their count, and a function for a page of them.
 local dtotal, dpage = 0, nil
 if #idxs == 1 and #prefixes == 0 then
-  dtotal = tonumber(redis.call('HGET', postCountKey(idxs[1]), 't') or '0') or 0
-  dpage = function(o, l)
+  dtotal = counts[1]
+  dpage = function(o, l) -- an entry whose record is gone (foreign data) is passed over
     local out = {}
-    for _, seq in ipairs(postPage(idxs[1], o, l)) do
-      local d, rec = entryAt(seq)
-      if d then out[#out + 1] = {d, rec} end
+    while #out < l do
+      local seqs = postPage(idxs[1], o, l - #out)
+      if #seqs == 0 then break end
+      for _, seq in ipairs(seqs) do
+        local d, rec = entryAt(seq)
+        if d and rec ~= '' then out[#out + 1] = {d, rec} end
+      end
+      o = o + #seqs
     end
     return out
   end
 elseif #idxs > 0 then
   local sum = 0
-  for _, i in ipairs(idxs) do sum = sum + (tonumber(redis.call('HGET', postCountKey(i), 't') or '0') or 0) end
+  for _, t in ipairs(counts) do sum = sum + t end
   if sum > cap then
     return redis.error_reply('DNCBROAD ' .. sum .. ' entries have this type or batch id in some case, or also match as a number; at most ' .. cap .. ' can be searched so')
   end
@@ -116,7 +126,7 @@ elseif #idxs > 0 then
   local kept = {}
   for _, seq in ipairs(all) do
     local d, rec = entryAt(seq)
-    if d and not prefixed(d) then kept[#kept + 1] = {d, rec} end
+    if d and rec ~= '' and not prefixed(d) then kept[#kept + 1] = {d, rec} end
   end
   dtotal = #kept
   dpage = function(o, l)
