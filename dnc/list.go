@@ -273,9 +273,9 @@ type Page struct {
 // then type and batchId matches, newest first, then requestUUID matches, newest first;
 // an entry is listed once. Every way is answered from an index, so a search costs the
 // same on a list of a thousand numbers or ten million: one round trip for a page of
-// text matches, and one per 64 chunks of 192 to 384 numbers that the matching numbers
-// span (a prefix as broad as "+1" on a list of a million takes several dozen short
-// scripts, each holding Redis well under a millisecond). A search fails with
+// text matches, and for number matches one short script (under a millisecond of Redis
+// time) per 512 chunks of 192 to 384 numbers that they span, so only a prefix as broad
+// as a country code on a list of millions takes more than one. A search fails with
 // ErrSearchTooBroad only when its text names more than 2,000 entries and it must sort
 // them itself: the text stored in several cases ("VIP", "vip"), or a text of digits
 // that is also a number prefix.

@@ -159,8 +159,10 @@ type Query struct {
 // Search limits.
 const (
 	// SearchChunks is how many chunks of the number index (192 to 384 numbers each) one
-	// search script reads: it bounds the time one script holds Redis.
-	SearchChunks = 64
+	// search script counts at most, each with an SCARD, or an eighth as many whose
+	// members it reads: it bounds the time one script holds Redis (under a millisecond
+	// here).
+	SearchChunks = 512
 	// MaxSearchGather is the most type and batchId matches a search gathers and sorts
 	// itself, which it must when the text is stored in several cases, or when it is also
 	// a number prefix; a search that would gather more fails with ErrSearchTooBroad.

@@ -5,7 +5,9 @@
 --         numbers above its base, so none is counted twice)
 -- ARGV[2] matches to pass over before the page
 -- ARGV[3] matches to return at most
--- ARGV[4] chunks to read at most (bounds the time the script holds Redis)
+-- ARGV[4] the work this call may do, in chunks counted (SCARD, about 1 µs); a chunk whose
+--         members it reads (SMEMBERS: at a range's end, or on the page) counts READ of
+--         them. It bounds the time the script holds Redis; at least one chunk is read.
 -- ARGV[5] a text the search also matches type, batchId and requestUUID with (lower-case;
 --         "" for none), ARGV[6] its 16 bytes when it is a UUID, else ""
 -- ARGV[7..] the ranges, three values each, in number order: a length in digits, and the
@@ -21,6 +23,7 @@
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local pass, want, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local READ = 8
 local r, from = 1, nil
 if ARGV[1] ~= '' then
   local a, b = string.match(ARGV[1], '^(%d+) (%d+)$')
@@ -62,7 +65,7 @@ local function members(ck, base, lo, hi) -- the chunk's numbers in [lo, hi], asc
 end
 while r <= ranges do
   local len, los, his = ARGV[4 + 3 * r], from or ARGV[5 + 3 * r], ARGV[6 + 3 * r]
-  if budget == 0 then return reply(r .. ' ' .. los) end
+  if budget <= 0 then return reply(r .. ' ' .. los) end
   local lo, hi, dir = tonumber(los), tonumber(his), BASE .. 'o:' .. len
   -- the chunk that holds lo (none when lo lies below chunk 0: no number of this length),
   -- then the ones that start after it: one more than are read, to know each one's end
@@ -73,7 +76,7 @@ while r <= ranges do
   local j = 1
   while j <= #bases do
     local bs = bases[j]
-    if budget == 0 then return reply(r .. ' ' .. bs) end
+    if budget <= 0 then return reply(r .. ' ' .. bs) end
     local base, nxt = tonumber(bs), bases[j + 1]
     if not base then return redis.error_reply('DNCCORRUPT ' .. dir .. ' lists chunk ' .. bs) end
     local ck = dir .. ':' .. bs
@@ -84,12 +87,16 @@ while r <= ranges do
     else
       v = members(ck, base, lo, hi)
       c = #v
+      budget = budget - READ + 1
     end
     counted = counted + c
     if pass >= c then
       pass = pass - c
     elseif want > 0 then
-      v = v or members(ck, base, lo, hi)
+      if not v then
+        v = members(ck, base, lo, hi)
+        budget = budget - READ + 1
+      end
       for q = pass + 1, #v do -- a number whose record is gone (foreign data) is passed over
         if want == 0 then break end
         local d = itoa(v[q])
