@@ -159,7 +159,7 @@ type Query struct {
 // Search limits.
 const (
 	// SearchChunks is how many chunks of the number index (192 to 384 numbers each) one
-	// search script counts at most, each with an SCARD, or an eighth as many whose
+	// search script counts at most, each with an SCARD, or a quarter as many whose
 	// members it reads: it bounds the time one script holds Redis (under a millisecond
 	// here).
 	SearchChunks = 512

@@ -160,6 +160,34 @@ local function sortUp(v)
   end
 end
 
+-- numbersOf returns the numbers of the set at key, ascending: how many, and a function
+-- giving the i-th. An intset sends its members in order (OBJECT ENCODING says which
+-- sets are intsets), so only the ones asked for are read as numbers; any other set's
+-- (miniredis', or one grown past an intset by foreign data) are read and sorted here.
+local function numbersOf(key)
+  local ms = redis.call('SMEMBERS', key)
+  if redis.pcall('OBJECT', 'ENCODING', key) == 'intset' then
+    return #ms, function(i) return tonumber(ms[i]) end
+  end
+  local v = {}
+  for _, m in ipairs(ms) do
+    local x = tonumber(m)
+    if x then v[#v + 1] = x end
+  end
+  sortUp(v)
+  return #v, function(i) return v[i] end
+end
+
+-- lowerBound returns the first i in 1..n whose at(i) >= x, or n + 1.
+local function lowerBound(n, at, x)
+  local lo, hi = 1, n + 1
+  while lo < hi do
+    local mid = floor((lo + hi) / 2)
+    if at(mid) < x then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+
 -- dictOf appends to out, once each (seen), the dictionary index and text pairs that a
 -- record names. A record too short to name any names none.
 local function dictOf(rec, out, seen)

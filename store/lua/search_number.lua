@@ -6,8 +6,7 @@
 -- ARGV[2] matches to pass over before the page
 -- ARGV[3] matches to return at most
 -- ARGV[4] the work this call may do, in chunks counted (SCARD, about 1 µs); a chunk whose
---         members it reads (SMEMBERS: at a range's end, or on the page) counts READ of
---         them. It bounds the time the script holds Redis; at least one chunk is read.
+--         members it reads (SMEMBERS: at a range's end, or on the page) counts READ. It bounds the time the script holds Redis; at least one chunk is read.
 -- ARGV[5] a text the search also matches type, batchId and requestUUID with (lower-case;
 --         "" for none), ARGV[6] its 16 bytes when it is a UUID, else ""
 -- ARGV[7..] the ranges, three values each, in number order: a length in digits, and the
@@ -23,7 +22,7 @@
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local pass, want, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local READ = 8
+local READ = 4
 local r, from = 1, nil
 if ARGV[1] ~= '' then
   local a, b = string.match(ARGV[1], '^(%d+) (%d+)$')
@@ -53,15 +52,12 @@ local function reply(cursor)
   for _, x in ipairs(dict) do out[#out + 1] = x end
   return out
 end
-local function members(ck, base, lo, hi) -- the chunk's numbers in [lo, hi], ascending
-  local v = {}
-  for _, m in ipairs(redis.call('SMEMBERS', ck)) do
-    local x = tonumber(m)
-    if x then x = base + x end
-    if x and x >= lo and x <= hi then v[#v + 1] = x end
-  end
-  sortUp(v)
-  return v
+-- members returns the chunk's numbers in [lo, hi]: how many, and the i-th of them.
+local function members(ck, base, lo, hi)
+  local n, at = numbersOf(ck)
+  local first = lowerBound(n, at, lo - base)
+  local last = lowerBound(n, at, hi - base + 1) - 1
+  return math.max(0, last - first + 1), function(i) return base + at(first + i - 1) end
 end
 while r <= ranges do
   local len, los, his = ARGV[4 + 3 * r], from or ARGV[5 + 3 * r], ARGV[6 + 3 * r]
@@ -81,25 +77,24 @@ while r <= ranges do
     if not base then return redis.error_reply('DNCCORRUPT ' .. dir .. ' lists chunk ' .. bs) end
     local ck = dir .. ':' .. bs
     local inside = base >= lo and nxt ~= nil and tonumber(nxt) - 1 <= hi
-    local v, c = nil, 0
+    local at, c = nil, 0
     if inside then
       c = redis.call('SCARD', ck)
     else
-      v = members(ck, base, lo, hi)
-      c = #v
+      c, at = members(ck, base, lo, hi)
       budget = budget - READ + 1
     end
     counted = counted + c
     if pass >= c then
       pass = pass - c
     elseif want > 0 then
-      if not v then
-        v = members(ck, base, lo, hi)
+      if not at then
+        c, at = members(ck, base, lo, hi)
         budget = budget - READ + 1
       end
-      for q = pass + 1, #v do -- a number whose record is gone (foreign data) is passed over
+      for q = pass + 1, c do -- a number whose record is gone (foreign data) is passed over
         if want == 0 then break end
-        local d = itoa(v[q])
+        local d = itoa(at(q))
         local rec = redis.call('HGET', bucketKey(d, s.L, s.p), d)
         if rec then
           found[#found + 1] = d

@@ -74,15 +74,10 @@ local function postPage(is, o, l)
         if o >= c2 then
           o = o - c2
         elseif c2 > 0 then
-          local v = {}
-          for _, m in ipairs(redis.call('SMEMBERS', postKey(is, bf[q]))) do
-            local x = tonumber(m)
-            if x then v[#v + 1] = x end
-          end
-          sortUp(v)
+          local n, at = numbersOf(postKey(is, bf[q]))
           local base = tonumber(bf[q]) * PB
-          for z = #v - o, 1, -1 do -- newest first
-            out[#out + 1] = base + v[z]
+          for z = n - o, 1, -1 do -- newest first
+            out[#out + 1] = base + at(z)
             if #out >= l then return out end
           end
           o = 0
