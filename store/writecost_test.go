@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +113,9 @@ func TestWriteCost(t *testing.T) {
 	measure("Add (calls of 1000)", add("plain", plain, 1000))
 	measure("Add again (all listed)", add("plain", plain, 1000))
 	measure("Add with metadata", add("meta", withMeta(numbers), 10_000))
+	sorted := slices.Clone(plain) // a sorted file, as registries publish theirs
+	slices.SortFunc(sorted, func(a, b Entry) int { return cmp.Compare(a.Number, b.Number) })
+	measure("Add sorted numbers", add("sorted", sorted, 1000))
 	measure("raw SREM", func() { raw(true) })
 	measure("Remove (calls of 1000)", remove("plain", 1000))
 	measure("Remove with metadata", remove("meta", 10_000))

@@ -157,8 +157,11 @@ do
   if inline then
     local chunks = {}
     for a = 4, #ARGV, W do
-      local r = redis.call('ZREVRANGEBYSCORE', odir(ARGV[a]), ARGV[a], '-inf', 'LIMIT', 0, 1)
-      chunks[odir(ARGV[a]) .. ':' .. (r[1] or '0')] = true
+      local base = redis.call('ZREVRANGEBYSCORE', odir(ARGV[a]), ARGV[a], '-inf', 'LIMIT', 0, 1)[1] or '0'
+      if not string.find(base, '^%d+$') or #base > 15 then
+        return redis.error_reply('DNCCORRUPT ' .. odir(ARGV[a]) .. ' lists chunk ' .. base)
+      end
+      chunks[odir(ARGV[a]) .. ':' .. base] = true
     end
     for k in pairs(chunks) do
       local t = redis.call('TYPE', k).ok
@@ -271,6 +274,7 @@ end
 -- A number named twice in one call is added once, the first time: the second HSETNX
 -- finds it; one still pending (its record not yet written) is claimed.
 local out, slots, blk, kv, touched = {}, {}, -1, nil, {}
+local newIn = {} -- directory -> the new numbers of that length
 local plain = ts .. pk(0) .. pk(0) -- the record's tail when it has no metadata
 for a = 4, #ARGV, W do
   local digits, new, bkey = ARGV[a], false, nil
@@ -315,31 +319,17 @@ for a = 4, #ARGV, W do
     kv[#kv + 1] = itoa(seq % BLOCK)
     kv[#kv + 1] = digits
     out[#out + 1] = seq
-    -- the number in its chunk (a directory with no chunk at or below it gets chunk 0)
+    -- the number goes into its chunk after the loop
     local dir = odir(digits)
-    local base = redis.call('ZREVRANGEBYSCORE', dir, digits, '-inf', 'LIMIT', 0, 1)[1]
-    if not base then
-      base = '0'
-      if redis.call('ZADD', dir, 0, base) == 1 then wrote('z', dir, base) end
-    elseif not string.find(base, '^%d+$') or #base > 15 then
-      return undo(dir, 'DNCCORRUPT ' .. dir .. ' lists chunk ' .. base)
-    end
-    local ck, member = dir .. ':' .. base, itoa(tonumber(digits) - tonumber(base))
-    local r = redis.pcall('SADD', ck, member)
-    if type(r) == 'table' then return undo(ck, r.err) end
-    if r == 1 then wrote('s', ck, member) end
-    local tc = touched[ck]
-    if tc then
-      tc[3] = true
-    else
-      touched[ck] = {dir, base, sampled(digits)}
-    end
+    local vs = newIn[dir]
+    if not vs then vs = {}; newIn[dir] = vs end
+    vs[#vs + 1] = tonumber(digits)
     -- its requestUUID's fingerprint
     if W == 4 and ARGV[a + 3] ~= '' then
       local fp = fpOf(ARGV[a + 3])
       if fp then
         local rk, um = rbucketKey(fp, L, p), umember(fp, seq)
-        r = redis.pcall('SADD', rk, um)
+        local r = redis.pcall('SADD', rk, um)
         if type(r) == 'table' then return undo(rk, r.err) end
         if r == 1 then wrote('s', rk, um) end
       end
@@ -353,6 +343,43 @@ for a = 4, #ARGV, W do
     if #rec >= 5 then out[#out + 1] = -unpackBE(rec, 1, 5) else out[#out + 1] = 0 end
   else
     out[#out + 1] = 0
+  end
+end
+-- The new numbers into their chunks, a chunk at a time: sorted from the greatest down,
+-- every number at or above the base of the chunk that holds the greatest is in that
+-- chunk too (no base lies between them), so numbers that share a chunk (a sorted import,
+-- a crowded exchange) cost one lookup and one SADD together; a directory with no chunk
+-- at or below a number gets chunk 0. Still undone on a failure (before any write that
+-- cannot be, as no pending record or split has been written yet).
+for dir, vs in pairs(newIn) do
+  table.sort(vs, function(x, y) return x > y end)
+  local i = 1
+  while i <= #vs do
+    local base = redis.call('ZREVRANGEBYSCORE', dir, itoa(vs[i]), '-inf', 'LIMIT', 0, 1)[1]
+    if not base then
+      base = '0'
+      if redis.call('ZADD', dir, 0, base) == 1 then wrote('z', dir, base) end
+    elseif not string.find(base, '^%d+$') or #base > 15 then
+      return undo(dir, 'DNCCORRUPT ' .. dir .. ' lists chunk ' .. base)
+    end
+    local b, members, ck = tonumber(base), {}, dir .. ':' .. base
+    local look = (i < #vs and vs[i + 1] >= b) or sampled(vs[i]) -- a chunk written twice is looked at
+    while i <= #vs and vs[i] >= b do
+      members[#members + 1] = itoa(vs[i] - b)
+      i = i + 1
+    end
+    for j = 1, #members, 200 do
+      local part = {unpack(members, j, math.min(j + 199, #members))}
+      local r = redis.pcall('SADD', ck, unpack(part))
+      if type(r) == 'table' then return undo(ck, r.err) end
+      -- a member that was there already (only foreign data leaves one) is not logged:
+      -- which one it was is not known, so none of this command's is, and an undo leaves
+      -- them (a search passes over a number whose record is gone)
+      if r == #part then
+        for _, m in ipairs(part) do wrote('s', ck, m) end
+      end
+    end
+    touched[ck] = {dir, base, look}
   end
 end
 flushPending()
