@@ -29,6 +29,7 @@ func (p *persistenceRecorder) Unpersisted(server, detail string) {
 // AOF, reports the first to a PersistenceObserver, and refuses it under
 // WithRequirePersistence; a server whose persistence cannot be read counts as none.
 func TestPersistence(t *testing.T) {
+	t.Parallel()
 	bare := redistest.Start(t) // --save "" --appendonly no
 	rec := &persistenceRecorder{}
 	if _, err := dnc.New(bare.Client(t), dnc.WithObserver(rec)); err != nil {
@@ -70,6 +71,7 @@ func TestPersistence(t *testing.T) {
 
 // TestPersistenceCluster: every master of a cluster is inspected.
 func TestPersistenceCluster(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartCluster(t)
 	rec := &persistenceRecorder{}
 	if _, err := dnc.New(c.Client(t), dnc.WithObserver(rec)); err != nil {

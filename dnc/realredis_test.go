@@ -12,6 +12,7 @@ import (
 
 // TestFailClosedStoppedServer: with the server gone, every check answers skip.
 func TestFailClosedStoppedServer(t *testing.T) {
+	t.Parallel()
 	s := redistest.Start(t)
 	rdb := s.Client(t)
 	e := newEnforcer(t, rdb)
@@ -96,6 +97,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // flushed) must not turn listed numbers into "dial" for an Enforcer that had seen the
 // org's data: checks skip with ErrStateLost until the operator accepts the new state.
 func TestStateLost(t *testing.T) {
+	t.Parallel()
 	s := redistest.Start(t)
 	rdb := s.Client(t)
 	ctx := ctxT(t)

@@ -33,6 +33,7 @@ func replicaOf(t *testing.T, master, replica *redistest.Server) {
 // TestWriteReplicas: with WithWriteReplicas every write waits for the replica; when the
 // replica does not answer, the write is done and the error says it is not replicated.
 func TestWriteReplicas(t *testing.T) {
+	t.Parallel()
 	master, replica := redistest.Start(t), redistest.Start(t)
 	replicaOf(t, master, replica)
 	ctx := ctxT(t)
@@ -93,6 +94,7 @@ func TestWriteReplicas(t *testing.T) {
 
 // TestWriteReplicasCluster: on Redis Cluster, WAIT runs on the master that holds the org.
 func TestWriteReplicasCluster(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartClusterReplicas(t)
 	rdb := c.Client(t)
 	ctx := ctxT(t)

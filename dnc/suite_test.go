@@ -18,14 +18,19 @@ import (
 // The behaviour suite: every rule of the dnc contract, run against miniredis, a real
 // redis-server and a real 3-master Redis Cluster.
 
-func TestSuiteMiniredis(t *testing.T) { runSuite(t, miniBackend(t)) }
+func TestSuiteMiniredis(t *testing.T) {
+	t.Parallel() // every test of the package that starts its own servers runs in parallel
+	runSuite(t, miniBackend(t))
+}
 
 func TestSuiteRedis(t *testing.T) {
+	t.Parallel()
 	s := redistest.Start(t)
 	runSuite(t, backend{name: "redis", client: s.Client(t)})
 }
 
 func TestSuiteCluster(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartCluster(t)
 	runSuite(t, backend{name: "cluster", client: c.Client(t)})
 }
