@@ -374,8 +374,12 @@ func TestSearchIndexes(t *testing.T) {
 		verifyIndexes(t, b.rdb, org, m, keys, L, p)
 		verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return s.Search(ctx, org, q, off, lim) })
 		// A number search in scripts of one chunk and of two: every range and chunk end
-		// is a place where a script stops and the next goes on.
+		// is a place where a script stops and the next goes on (on miniredis' slow Lua,
+		// in CI only).
 		for _, chunks := range []int{1, 2} {
+			if !b.real && sized(0, 1) == 0 {
+				break
+			}
 			sc := New(b.rdb, "")
 			sc.searchChunks = chunks
 			verifySearches(t, m, func(q Query, off, lim int) ([]Entry, int64, error) { return sc.Search(ctx, org, q, off, lim) })
