@@ -276,9 +276,9 @@ type Page struct {
 // text matches, and for number matches one short script (under a millisecond of Redis
 // time) per 512 chunks of 192 to 384 numbers that they span, so only a prefix as broad
 // as a country code on a list of millions takes more than one. A search fails with
-// ErrSearchTooBroad only when its text names more than 2,000 entries and it must sort
-// them itself: the text stored in several cases ("VIP", "vip"), or a text of digits
-// that is also a number prefix.
+// ErrSearchTooBroad only when it is digits that begin numbers and also name the type
+// or batchId of more than 150 entries (a batch named "2024"): those entries are read
+// one by one to list each once.
 func (e *Enforcer) List(ctx context.Context, org string, o ListOptions) (Page, error) {
 	if err := validOrg(org); err != nil {
 		return Page{}, err

@@ -152,7 +152,7 @@ func (h *Handler) list(r *http.Request, org string, _ []byte) (reply, error) {
 	}
 	p, err := h.enf.List(r.Context(), org, dnc.ListOptions{Offset: offset, Limit: limit, Search: search})
 	if errors.Is(err, dnc.ErrSearchTooBroad) {
-		return reply{}, badRequest("this search names too many entries in more than one way (a text in several cases, or digits that are also a type or batch id); search by a longer number or the exact text")
+		return reply{}, badRequest("this search is digits that begin numbers and also name a type or batch id of too many entries; search by a longer number, or by the text with a character other than digits")
 	}
 	if err != nil {
 		return reply{}, err

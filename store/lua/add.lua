@@ -76,6 +76,10 @@ end
 -- lacks is added only when a new number needs it (adding numbers that are all listed
 -- already writes nothing), and there must be room for all of them.
 local index, dictTop, missing = {[''] = 0}, nil, 0 -- index: text -> its index, or false when the dictionary lacks it
+-- folded: text -> the index its postings go under, that of the first text stored that
+-- equals it but for case (lib_index.lua), 0 for ''; variants: lower-case text -> that
+-- first index, for the texts whose lower-case form the dictionary has
+local folded, variants = {[''] = 0}, {}
 do
   local texts, fields = {}, {}
   local function note(t)
@@ -93,13 +97,24 @@ do
   end
   if #fields > 0 then
     local v = hmgetMany(DICT, fields)
+    local lfields = {}
+    for _, t in ipairs(texts) do lfields[#lfields + 1] = 'l' .. string.lower(t) end
+    local lv = hmgetMany(DICT, lfields)
     for j, t in ipairs(texts) do
+      local first = tonumber(string.match(lv[j] or '', '^%d+') or '')
+      if first then
+        if first < 1 or first > 16777215 then
+          return redis.error_reply('DNCCORRUPT ' .. DICT .. ' field ' .. lfields[j] .. ' holds ' .. lv[j])
+        end
+        variants[string.lower(t)] = first
+      end
       if v[j] then
         local i = tonumber(v[j])
         if not i or i ~= floor(i) or i < 1 or i > 16777215 then
           return redis.error_reply('DNCCORRUPT ' .. DICT .. ' field s' .. t .. ' holds ' .. v[j] .. ', not an index')
         end
         index[t] = i
+        folded[t] = first or i
       else
         missing = missing + 1
       end
@@ -188,9 +203,10 @@ end
 local postCounts
 do
   local plan, idxs = {}, {}
-  for _, i in pairs(index) do
-    if i and i > 0 then idxs[#idxs + 1] = i end
+  for _, i in pairs(folded) do
+    if i > 0 then idxs[#idxs + 1] = i end
   end
+  for _, i in pairs(variants) do idxs[#idxs + 1] = i end
   for i = (dictTop or 0) + 1, (dictTop or 0) + missing do idxs[#idxs + 1] = i end
   for _, i in ipairs(idxs) do
     local blocks = {}
@@ -252,17 +268,18 @@ local function intern(text)
   if same then same = same .. ' ' .. s else same = s end
   redis.call('HSET', DICT, 's' .. text, s, 'i' .. s, text, lk, same)
   index[text] = dictTop
+  folded[text] = tonumber(string.match(same, '^%d+'))
   return dictTop
 end
 local function flushPending()
   for _, q in ipairs(pending) do
     local t, b, u = meta(q.a)
     local ti, bi = intern(t), intern(b)
-    postNote(post, ti, q.seq)
-    postNote(post, bi, q.seq)
+    postNote(post, folded[t], q.seq)
+    postNote(post, folded[b], q.seq)
     if string.byte(u, 1) == 3 then
       local ui = intern(string.sub(u, 2))
-      postNote(post, ui, q.seq)
+      postNote(post, folded[string.sub(u, 2)], q.seq)
       u = '\3' .. pk(ui)
     end
     local rec = pack5(q.seq) .. ts .. pk(ti) .. pk(bi) .. u
@@ -295,9 +312,11 @@ for a = 4, #ARGV, W do
       if r == 1 then
         new = true
         wrote('h', bkey, digits)
-        postNote(post, t, seq + 1)
-        postNote(post, b, seq + 1)
-        if l ~= true then postNote(post, l, seq + 1) end
+        if W == 4 then
+          postNote(post, folded[ARGV[a + 1]], seq + 1)
+          postNote(post, folded[ARGV[a + 2]], seq + 1)
+          if l ~= true then postNote(post, folded[string.sub(ARGV[a + 3], 2)], seq + 1) end
+        end
       end
     else
       local r = redis.pcall('HEXISTS', bkey, digits)

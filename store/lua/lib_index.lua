@@ -2,10 +2,12 @@
 -- write or search them).
 
 -- The search indexes (keys.go).
--- Postings: the live entries that name dictionary index i (as type, batchId or long
--- requestUUID), by sequence number in blocks of PB: <base>x:<i>:<pb> is the set of
--- seq - pb * PB (an intset: 2 bytes a member), and <base>xc:<i> counts them: "t" all,
--- "s<sb>" those of superblock sb (SB blocks), "<pb>" those of block pb.
+-- Postings: the live entries that name a text equal to dictionary text i but for case
+-- (as type, batchId or long requestUUID), i being the first such text stored (the first
+-- index its "l" field lists: its folded index), by sequence number in blocks of PB:
+-- <base>x:<i>:<pb> is the set of seq - pb * PB (an intset: 2 bytes a member), and
+-- <base>xc:<i> counts them: "t" all, "s<sb>" those of superblock sb (SB blocks), "<pb>"
+-- those of block pb. So a search reads one list whatever the cases stored.
 -- RequestUUIDs: <base>r:<b>, bucket b of a linear hash table of a quarter as many
 -- buckets as the numbers' (rshape), over a 26-bit fingerprint of the requestUUID (fpOf):
 -- the set of fingerprint * 10^11 + seq of the entries whose requestUUID has it (an
@@ -47,6 +49,19 @@ local function recIndexes(rec)
   local u = 0
   if #rec == 21 and string.byte(rec, 18) == 3 then u = unpackBE(rec, 19, 21) end
   return unpackBE(rec, 12, 14), unpackBE(rec, 15, 17), u
+end
+
+-- foldOf returns the folded index of dictionary index i (0 for 0), remembered in cache:
+-- read from the dictionary, or i itself for a text the dictionary lacks (foreign data).
+local function foldOf(i, cache)
+  if i == 0 then return 0 end
+  local f = cache[i]
+  if f then return f end
+  local text = redis.call('HGET', DICT, 'i' .. itoa(i))
+  f = i
+  if text then f = tonumber(string.match(redis.call('HGET', DICT, 'l' .. string.lower(text)) or '', '^%d+') or '') or i end
+  cache[i] = f
+  return f
 end
 
 -- postRead type-checks the posting keys that plan names ({[index] = {[block] = true}})

@@ -89,7 +89,7 @@ end
 -- it the entry's postings and requestUUID fingerprint (a record that names another
 -- number's slot must not take that entry out of the indexes); the count n follows the
 -- slots, as the counts do.
-local slots, delta, blocks, any = {}, {}, {}, false
+local slots, delta, blocks, any, folds = {}, {}, {}, false, {}
 for blk, g in pairs(gone) do
   local named = hmgetMany(logKey(blk), g.offs)
   local offs = {}
@@ -98,9 +98,9 @@ for blk, g in pairs(gone) do
       offs[#offs + 1] = d
       local rec, seq = g.recs[j], g.seqs[j]
       local ti, bi, ui = recIndexes(rec)
-      postNote(post, ti, seq)
-      postNote(post, bi, seq)
-      postNote(post, ui, seq)
+      postNote(post, foldOf(ti, folds), seq)
+      postNote(post, foldOf(bi, folds), seq)
+      postNote(post, foldOf(ui, folds), seq)
       local fp = nil
       if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
       if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), umember(fp, seq)} end

@@ -9,13 +9,13 @@
 --         left out (a search lists them with the numbers)
 -- Reply: {total, k, digits1, record1, ..., index, text, ...}: the matches, type and
 -- batchId matches first, newest first, then requestUUID matches, newest first; each
--- entry once. The type and batchId matches come from the postings of the dictionary
--- index of the text: a page costs an HMGET of the superblock counts, one of a
--- superblock's block counts and an SMEMBERS, whatever the list's size. When several
--- indexes match (the text in several cases) or prefixes are given, the matches are
--- gathered and sorted here, and a text with more than ARGV[5] of them fails with
--- DNCBROAD. RequestUUIDs are found through their fingerprints (fpOf): an SMEMBERS of
--- one bucket of about 64, and a record read for each that has the fingerprint.
+-- entry once. The type and batchId matches come from the postings of the text's folded
+-- index (in every case it is stored in): a page costs an HMGET of the superblock
+-- counts, one of a superblock's block counts and an SMEMBERS, whatever the list's size.
+-- When prefixes are given, the matches whose number begins with one must be left out,
+-- so they are gathered and read here, and more than ARGV[5] of them fail with DNCBROAD.
+-- RequestUUIDs are found through their fingerprints (fpOf): an SMEMBERS of one bucket of
+-- about 64, and a record read for each that has the fingerprint.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local text, uuid = ARGV[1], ARGV[2]
@@ -40,16 +40,20 @@ local function entryAt(seq)
   return digits, rec
 end
 
--- The dictionary indexes of the text that some live entry names (a text once stored in
--- another case, whose entries are all gone, no longer counts).
-local idxs, isIdx, counts = {}, {}, {}
-for i in string.gmatch(redis.call('HGET', DICT, 'l' .. text) or '', '%d+') do
-  local t = tonumber(redis.call('HGET', postCountKey(i), 't') or '0') or 0
-  if t > 0 then
-    idxs[#idxs + 1] = i
-    isIdx[tonumber(i)] = true
-    counts[#counts + 1] = t
+-- The text's folded index (lib_index.lua) and how many live entries name it.
+local folded = string.match(redis.call('HGET', DICT, 'l' .. text) or '', '^%d+')
+local count = 0
+if folded then count = tonumber(redis.call('HGET', postCountKey(folded), 't') or '0') or 0 end
+-- dictMatch says whether dictionary index i is a text equal to the search but for case.
+local dictTexts = {}
+local function dictMatch(i)
+  if i == 0 then return false end
+  local m = dictTexts[i]
+  if m == nil then
+    m = string.lower(redis.call('HGET', DICT, 'i' .. itoa(i)) or '') == text
+    dictTexts[i] = m
   end
+  return m
 end
 
 -- postPage returns up to l sequence numbers of index is, newest first, after passing o.
@@ -90,12 +94,12 @@ end
 
 -- The type and batchId matches: their count, and a function for a page of them.
 local dtotal, dpage = 0, nil
-if #idxs == 1 and #prefixes == 0 then
-  dtotal = counts[1]
+if count > 0 and #prefixes == 0 then
+  dtotal = count
   dpage = function(o, l) -- an entry whose record is gone (foreign data) is passed over
     local out = {}
     while #out < l do
-      local seqs = postPage(idxs[1], o, l - #out)
+      local seqs = postPage(folded, o, l - #out)
       if #seqs == 0 then break end
       for _, seq in ipairs(seqs) do
         local d, rec = entryAt(seq)
@@ -105,21 +109,12 @@ if #idxs == 1 and #prefixes == 0 then
     end
     return out
   end
-elseif #idxs > 0 then
-  local sum = 0
-  for _, t in ipairs(counts) do sum = sum + t end
-  if sum > cap then
-    return redis.error_reply('DNCBROAD ' .. sum .. ' entries have this type or batch id in some case, or also match as a number; at most ' .. cap .. ' can be searched so')
+elseif count > 0 then
+  if count > cap then
+    return redis.error_reply('DNCBROAD ' .. count .. ' entries have this type or batch id, which is also the start of numbers; at most ' .. cap .. ' can be searched so')
   end
-  local all, seen = {}, {}
-  for _, i in ipairs(idxs) do
-    for _, seq in ipairs(postPage(i, 0, sum)) do
-      if not seen[seq] then seen[seq] = true; all[#all + 1] = seq end
-    end
-  end
-  table.sort(all, function(x, y) return x > y end)
   local kept = {}
-  for _, seq in ipairs(all) do
+  for _, seq in ipairs(postPage(folded, 0, count)) do
     local d, rec = entryAt(seq)
     if d and rec ~= '' and not prefixed(d) then kept[#kept + 1] = {d, rec} end
   end
@@ -148,7 +143,7 @@ do
           local kind, u = string.byte(rec, 18), string.sub(rec, 19)
           local hit = ((kind == 1 or kind == 2) and u == uuid and uuid ~= '') or (kind == 0 and string.lower(u) == text)
           local ti, bi, ui = recIndexes(rec)
-          if hit and not (isIdx[ti] or isIdx[bi] or isIdx[ui]) then umatch[#umatch + 1] = {seq, d, rec} end
+          if hit and not (dictMatch(ti) or dictMatch(bi) or dictMatch(ui)) then umatch[#umatch + 1] = {seq, d, rec} end
         end
       end
     end
