@@ -25,7 +25,8 @@ import (
 // and the search indexes (version 3):
 //
 //	<base>x:<i>:<k>  set  postings: seq - 512k for each live entry with seq in [512k, 512k+512)
-//	                      whose type, batchId or long requestUUID is dictionary text i (an intset)
+//	                      whose type, batchId or long requestUUID is dictionary text i but for
+//	                      case, i being the first of its cases stored (an intset)
 //	<base>xc:<i>   hash   their counts: "t" all, "s<j>" those of blocks 128j to 128j+127, "<k>" block k's
 //	<base>r:<b>    set    bucket b of the requestUUID fingerprints (fingerprint * 10^11 + seq), in a
 //	                      linear hash table a quarter the size of the buckets' (an intset)
