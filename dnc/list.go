@@ -256,7 +256,8 @@ type ListOptions struct {
 	Search string // see List; "" keeps all
 }
 
-// Page is one page of an org's entries, newest first, and how many entries match in all.
+// Page is one page of an org's entries, newest first (a search: in its order, see List),
+// and how many entries match in all.
 type Page struct {
 	Entries []Entry
 	Total   int64
