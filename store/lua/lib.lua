@@ -219,3 +219,19 @@ local function spellCount(x)
   if x >= 0 then return itoa(x) end
   return tostring(x)
 end
+
+-- putCounts writes the counts in vals of the fields of key that changed: one HSET of
+-- those that are not 0, one HDEL of those that are.
+local function putCounts(key, vals, changed)
+  local set, del = {}, {}
+  for f in pairs(changed) do
+    if vals[f] == 0 then
+      del[#del + 1] = f
+    else
+      set[#set + 1] = f
+      set[#set + 1] = spellCount(vals[f])
+    end
+  end
+  if #set > 0 then hsetMany(key, set) end
+  if #del > 0 then hdelMany(key, del) end
+end

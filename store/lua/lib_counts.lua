@@ -81,20 +81,7 @@ local function countsWrite(c, delta)
       sums[g] = (sums[g] or 0) + d
     end
   end
-  local function put(key, vals, changed)
-    local set, del = {}, {}
-    for f in pairs(changed) do
-      if vals[f] == 0 then
-        del[#del + 1] = f
-      else
-        set[#set + 1] = f
-        set[#set + 1] = spellCount(vals[f])
-      end
-    end
-    if #set > 0 then hsetMany(key, set) end
-    if #del > 0 then hdelMany(key, del) end
-  end
-  for g, grp in pairs(c.groups) do put(BASE .. 'g:' .. g, grp.val, grp.new) end
+  for g, grp in pairs(c.groups) do putCounts(BASE .. 'g:' .. g, grp.val, grp.new) end
   for g, d in pairs(sums) do
     if d ~= 0 then
       local t = 't' .. g
@@ -109,7 +96,7 @@ local function countsWrite(c, delta)
       changed[f] = true
     end
   end
-  put(FEN, c.fen, changed)
+  putCounts(FEN, c.fen, changed)
 end
 
 -- assigned returns how many sequence numbers in [lo, hi] have been given out when the

@@ -112,17 +112,7 @@ local function postWrite(post, counts, add)
         changed[ps], changed[sb], changed.t = true, true, true
       end
     end
-    local set, del = {}, {}
-    for f in pairs(changed) do
-      if vals[f] <= 0 then
-        del[#del + 1] = f
-      else
-        set[#set + 1] = f
-        set[#set + 1] = spellCount(vals[f])
-      end
-    end
-    if #set > 0 then hsetMany(postCountKey(is), set) end
-    if #del > 0 then hdelMany(postCountKey(is), del) end
+    putCounts(postCountKey(is), vals, changed)
   end
 end
 
