@@ -53,12 +53,11 @@ local function split()
   hsetMany(dst, moved)
   hdelMany(src, fields)
   redis.call('HSET', src, '~d', depth)
-  local rl, rp = rshape(L, p)
+  local rp, rl = rsplit(L, p)
   p = p + 1
   if p == m then L, p = L + 1, 0 end
   -- every fourth split, the requestUUID table splits bucket rp alike
-  local rl2, rp2 = rshape(L, p)
-  if rl2 ~= rl or rp2 ~= rp then
+  if rp then
     local rm = 2 ^ rl
     local moved = {}
     for _, x in ipairs(redis.call('SMEMBERS', RBUCKET .. itoa(rp))) do
@@ -143,14 +142,13 @@ do
   while n + count > LOAD * (2 ^ bL + bp) do
     keys[BUCKET .. itoa(bp)] = 'hash'
     keys[BUCKET .. itoa(bp + 2 ^ bL)] = 'hash'
-    local rl, rp = rshape(bL, bp)
-    bp = bp + 1
-    if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
-    local rl2, rp2 = rshape(bL, bp)
-    if rl2 ~= rl or rp2 ~= rp then
+    local rp, rl = rsplit(bL, bp)
+    if rp then
       keys[RBUCKET .. itoa(rp)] = 'set'
       keys[RBUCKET .. itoa(rp + 2 ^ rl)] = 'set'
     end
+    bp = bp + 1
+    if bp == 2 ^ bL then bL, bp = bL + 1, 0 end
   end
   if inline then
     for b = 0, 2 ^ L + p - 1 do keys[BUCKET .. itoa(b)] = 'hash' end

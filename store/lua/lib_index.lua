@@ -141,6 +141,17 @@ local function rshape(L, p)
   return L - 2, floor(p / 4)
 end
 
+-- rsplit returns the requestUUID bucket that splits, and the level it splits at, when
+-- the numbers' table of level L and split pointer p splits its bucket p; nil on three
+-- splits in four.
+local function rsplit(L, p)
+  local rl, rp = rshape(L, p)
+  local nl, np = L, p + 1
+  if np == 2 ^ L then nl, np = L + 1, 0 end
+  local rl2, rp2 = rshape(nl, np)
+  if rl2 ~= rl or rp2 ~= rp then return rp, rl end
+end
+
 local RBUCKET = BASE .. 'r:'
 local function rbucket(fp, L, p)
   local rl, rp = rshape(L, p)
@@ -195,4 +206,22 @@ local function osplit(dir, base)
     redis.call('SREM', ck, unpack(del, j, math.min(j + 199, #del)))
   end
   redis.call('ZADD', dir, nb, nb)
+end
+
+-- textIndex returns a search text's folded index (lower-case text; nil when the
+-- dictionary has it in no case) and how many live entries carry it as type, batchId or
+-- long requestUUID.
+local function textIndex(text)
+  local folded = string.match(redis.call('HGET', DICT, 'l' .. text) or '', '^%d+')
+  if not folded then return nil, 0 end
+  return folded, tonumber(redis.call('HGET', postCountKey(folded), 't') or '0') or 0
+end
+
+-- textFingerprints returns the fingerprints a requestUUID equal to a search text may
+-- have: of its 16 bytes when it is a UUID (uuid, else ""), and of the text as short text.
+local function textFingerprints(text, uuid)
+  local fps = {}
+  if uuid ~= '' then fps[#fps + 1] = fpOf('\1' .. uuid) end
+  if text ~= '' and #text <= 40 then fps[#fps + 1] = fpOf('\0' .. text) end
+  return fps
 end

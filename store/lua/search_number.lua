@@ -32,14 +32,9 @@ end
 local ranges = (#ARGV - 6) / 3
 local maybe = 0
 if ARGV[1] == '' and ARGV[5] ~= '' then
-  local text, uuid = ARGV[5], ARGV[6]
-  for i in string.gmatch(redis.call('HGET', DICT, 'l' .. text) or '', '%d+') do
-    if redis.call('HEXISTS', postCountKey(i), 't') == 1 then maybe = 1 end
-  end
-  local fps = {}
-  if uuid ~= '' then fps[#fps + 1] = fpOf('\1' .. uuid) end
-  if #text <= 40 then fps[#fps + 1] = fpOf('\0' .. text) end
-  for _, fp in ipairs(fps) do
+  local _, count = textIndex(ARGV[5])
+  if count > 0 then maybe = 1 end
+  for _, fp in ipairs(textFingerprints(ARGV[5], ARGV[6])) do
     for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
       if uparse(x) == fp then maybe = 1 end
     end

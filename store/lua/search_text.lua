@@ -41,9 +41,7 @@ local function entryAt(seq)
 end
 
 -- The text's folded index (lib_index.lua) and how many live entries name it.
-local folded = string.match(redis.call('HGET', DICT, 'l' .. text) or '', '^%d+')
-local count = 0
-if folded then count = tonumber(redis.call('HGET', postCountKey(folded), 't') or '0') or 0 end
+local folded, count = textIndex(text)
 -- dictMatch says whether dictionary index i is a text equal to the search but for case.
 local dictTexts = {}
 local function dictMatch(i)
@@ -129,11 +127,8 @@ end
 -- The requestUUID matches that are not type or batchId matches already, newest first.
 local umatch = {}
 do
-  local fps = {}
-  if uuid ~= '' then fps[#fps + 1] = fpOf('\1' .. uuid) end
-  if #text <= 40 and text ~= '' then fps[#fps + 1] = fpOf('\0' .. text) end
   local seen = {}
-  for _, fp in ipairs(fps) do
+  for _, fp in ipairs(textFingerprints(text, uuid)) do
     for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
       local f, seq = uparse(x)
       if f == fp and not seen[seq] then
