@@ -225,3 +225,33 @@ local function textFingerprints(text, uuid)
   if text ~= '' and #text <= 40 then fps[#fps + 1] = fpOf('\0' .. text) end
   return fps
 end
+
+-- fpSeqs returns the sequence numbers that the requestUUID bucket at key files under
+-- fingerprint fp. An intset sends its members in numeric order (OBJECT ENCODING says
+-- which sets are intsets), so the first of fp's is found by binary search over the
+-- members as text (a shorter one is smaller) and only fp's are read; any other set's
+-- members are all read.
+local function fpSeqs(key, fp)
+  local ms, out = redis.call('SMEMBERS', key), {}
+  local first = 1
+  if redis.pcall('OBJECT', 'ENCODING', key) == 'intset' then
+    local lo = umember(fp, 0)
+    local a, b = 1, #ms + 1
+    while a < b do
+      local mid = floor((a + b) / 2)
+      local m = ms[mid]
+      if #m < #lo or (#m == #lo and m < lo) then a = mid + 1 else b = mid end
+    end
+    for i = a, #ms do
+      local f, seq = uparse(ms[i])
+      if f ~= fp then break end
+      out[#out + 1] = seq
+    end
+    return out
+  end
+  for _, x in ipairs(ms) do
+    local f, seq = uparse(x)
+    if f == fp then out[#out + 1] = seq end
+  end
+  return out
+end

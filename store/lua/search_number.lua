@@ -35,9 +35,7 @@ if ARGV[1] == '' and ARGV[5] ~= '' then
   local _, count = textIndex(ARGV[5])
   if count > 0 then maybe = 1 end
   for _, fp in ipairs(textFingerprints(ARGV[5], ARGV[6])) do
-    for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
-      if uparse(x) == fp then maybe = 1 end
-    end
+    if #fpSeqs(rbucketKey(fp, s.L, s.p), fp) > 0 then maybe = 1 end
   end
 end
 local counted, found, dict, seen = 0, {}, {}, {}

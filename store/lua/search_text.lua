@@ -129,9 +129,8 @@ local umatch = {}
 do
   local seen = {}
   for _, fp in ipairs(textFingerprints(text, uuid)) do
-    for _, x in ipairs(redis.call('SMEMBERS', rbucketKey(fp, s.L, s.p))) do
-      local f, seq = uparse(x)
-      if f == fp and not seen[seq] then
+    for _, seq in ipairs(fpSeqs(rbucketKey(fp, s.L, s.p), fp)) do
+      if not seen[seq] then
         seen[seq] = true
         local d, rec = entryAt(seq)
         if d and #rec > 18 and not prefixed(d) then
