@@ -129,23 +129,8 @@ func (s *Store) listPart(ctx context.Context, org string, offset, limit int) ([]
 	if err != nil {
 		return nil, 0, err
 	}
-	entries, key := make([]Entry, 0, k), keyOf(org)
-	for i := int64(0); i < k; i++ {
-		d, ok1 := reply[3+2*i].(string)
-		rec, ok2 := reply[4+2*i].(string)
-		if !ok1 || !ok2 {
-			return nil, 0, fmt.Errorf("%w: list entry %T %T", ErrBadReply, reply[3+2*i], reply[4+2*i])
-		}
-		if rec == "" {
-			continue // a log slot whose record is gone or is another's: left by foreign data
-		}
-		e, err := decodeRecord(key, d, rec, dict)
-		if err != nil {
-			return nil, 0, err
-		}
-		entries = append(entries, e)
-	}
-	return entries, total, nil
+	entries, err := decodePairs(org, reply[3:], dict)
+	return entries, total, err
 }
 
 // Query is what Search looks for: entries whose number starts with one of Prefixes
@@ -234,9 +219,6 @@ func (s *Store) Search(ctx context.Context, org string, q Query, offset, limit i
 		}
 		reply, err := s.runRO(ctx, searchTextScript, org, args...).Slice()
 		if err != nil {
-			if strings.Contains(err.Error(), "DNCBROAD") {
-				return nil, 0, fmt.Errorf("%w: %s", ErrSearchTooBroad, err.Error()[strings.Index(err.Error(), "DNCBROAD")+len("DNCBROAD "):])
-			}
 			return nil, 0, scriptErr(err)
 		}
 		if len(reply) < 2 {
@@ -331,12 +313,18 @@ func readPairs(org string, reply []any) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, key := make([]Entry, 0, k), keyOf(org)
-	for i := int64(0); i < k; i++ {
-		d, ok1 := reply[1+2*i].(string)
-		rec, ok2 := reply[2+2*i].(string)
+	return decodePairs(org, reply[1:1+2*k], dict)
+}
+
+// decodePairs decodes the entries of vals (digits1, record1, digits2, record2, ...); a
+// record "" is an entry gone since it was named (or left by foreign data): left out.
+func decodePairs(org string, vals []any, dict map[uint64]string) ([]Entry, error) {
+	entries, key := make([]Entry, 0, len(vals)/2), keyOf(org)
+	for i := 0; i+1 < len(vals); i += 2 {
+		d, ok1 := vals[i].(string)
+		rec, ok2 := vals[i+1].(string)
 		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("%w: search entry %T %T", ErrBadReply, reply[1+2*i], reply[2+2*i])
+			return nil, fmt.Errorf("%w: entry %T %T", ErrBadReply, vals[i], vals[i+1])
 		}
 		if rec == "" {
 			continue

@@ -174,6 +174,8 @@ func scriptErr(err error) error {
 	switch {
 	case strings.Contains(msg, "DNCSCHEMA"):
 		return fmt.Errorf("%w: %s", ErrSchema, msg[strings.Index(msg, "DNCSCHEMA")+len("DNCSCHEMA "):])
+	case strings.Contains(msg, "DNCBROAD"):
+		return fmt.Errorf("%w: %s", ErrSearchTooBroad, msg[strings.Index(msg, "DNCBROAD")+len("DNCBROAD "):])
 	case strings.Contains(msg, "DNCFULL"):
 		return ErrFull
 	case strings.Contains(msg, "DNCCORRUPT"):
