@@ -275,7 +275,7 @@ type Page struct {
 // an entry is listed once. Every way is answered from an index, so a search costs the
 // same on a list of a thousand numbers or ten million: one round trip for a page of
 // text matches, and for number matches one short script (under a millisecond of Redis
-// time) per 512 chunks of 192 to 384 numbers that they span, so only a prefix as broad
+// time) per 256 chunks of 192 to 384 numbers that they span, so only a prefix as broad
 // as a country code on a list of millions takes more than one. A search fails with
 // ErrSearchTooBroad only when it is digits that begin numbers and also name the type
 // or batchId of more than 150 entries (a batch named "2024"): those entries are read

@@ -147,7 +147,7 @@ const (
 	// search script counts at most, each with an SCARD, or a quarter as many whose
 	// members it reads: it bounds the time one script holds Redis (under a millisecond
 	// here).
-	SearchChunks = 512
+	SearchChunks = 256
 	// MaxSearchGather is the most type and batchId matches a search reads one by one,
 	// which it must when its text is digits that also begin numbers (to list an entry
 	// that matches both ways once): about 10 µs each here, so that the script holds Redis
