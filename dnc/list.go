@@ -274,7 +274,7 @@ type Page struct {
 // then type and batchId matches, newest first, then requestUUID matches, newest first;
 // an entry is listed once. Every way is answered from an index, so a search costs the
 // same on a list of a thousand numbers or ten million: one round trip for a page of
-// text matches, and for number matches one short script (under a millisecond of Redis
+// text matches, and for number matches one short script (about a millisecond of Redis
 // time) per 256 chunks of 192 to 384 numbers that they span, so only a prefix as broad
 // as a country code on a list of millions takes more than one. A search fails with
 // ErrSearchTooBroad only when it is digits that begin numbers and also name the type

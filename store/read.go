@@ -145,7 +145,7 @@ type Query struct {
 const (
 	// SearchChunks is how many chunks of the number index (192 to 384 numbers each) one
 	// search script counts at most, each with an SCARD, or a quarter as many whose
-	// members it reads: it bounds the time one script holds Redis (under a millisecond
+	// members it reads: it bounds the time one script holds Redis (about a millisecond
 	// here).
 	SearchChunks = 256
 	// MaxSearchGather is the most type and batchId matches a search reads one by one,
