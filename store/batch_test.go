@@ -114,7 +114,7 @@ func (h *splitAfterHKEYS) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 func (h *splitAfterHKEYS) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		for i, c := range cmds {
-			if strings.EqualFold(c.Name(), "hkeys") && h.done.CompareAndSwap(false, true) {
+			if strings.EqualFold(c.Name(), "hgetall") && h.done.CompareAndSwap(false, true) {
 				if err := next(ctx, cmds[:i+1]); err != nil {
 					return err
 				}

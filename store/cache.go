@@ -216,7 +216,7 @@ func recordIndexes(rec string) []uint64 {
 			idx = append(idx, i)
 		}
 	}
-	if u := rec[recHead:]; len(u) == 4 && u[0] == 0x03 {
+	if u := uuidPart(rec); len(u) == 4 && u[0] == 0x03 {
 		idx = append(idx, be(u[1:]))
 	}
 	return idx

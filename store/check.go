@@ -12,20 +12,13 @@ import (
 )
 
 // Check reports in one round trip whether DNC is enabled for org (defaultEnabled when
-// never set) and, if so, whether number is listed; for a listed number it also returns
-// its entry (the number alone, and an error wrapping ErrBadReply, when its record
-// cannot be read). On any error the state is Listed.
-//
-// The round trip is one HMGET of the bucket that the org's bucket table, as this Store
-// last saw it, names for the number: the bucket answers with the number's record, its
-// own depth, and its stamp (the org's switch and data epoch). When the depth shows that
-// the table has grown past what this Store saw, or the bucket does not exist, the check
-// asks again with a read-only script that reads the table's size first (check.lua),
-// and remembers the size. A listed entry's type and batch texts come from a cache of the
-// org's dictionary, keyed by the epoch; a text not yet cached costs one more read.
+// never set) and, if so, whether number is listed (an entry that has expired by the
+// Redis server's clock is not) or matched by one of the org's rules (Ruled); for a
+// listed number it also returns its entry (the number alone, and an error wrapping
+// ErrBadReply, when its record cannot be read). On any error the state is Listed.
 func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, error) {
-	st, e, _, err := s.CheckEpoch(ctx, org, number, defaultEnabled)
-	return st, e, err
+	r, err := s.Lookup(ctx, org, number, defaultEnabled)
+	return r.State, r.Entry, err
 }
 
 // CheckEpoch is Check that also returns the epoch of the org's data: a random marker
@@ -33,47 +26,104 @@ func (s *Store) Check(ctx context.Context, org, number string, defaultEnabled bo
 // has no data. Data that comes back under another epoch, or none, was lost (a Redis
 // restart without persistence, a flush) or replaced.
 func (s *Store) CheckEpoch(ctx context.Context, org, number string, defaultEnabled bool) (State, Entry, string, error) {
+	r, err := s.Lookup(ctx, org, number, defaultEnabled)
+	return r.State, r.Entry, r.Epoch, err
+}
+
+// Result is the outcome of Lookup.
+type Result struct {
+	State State
+	Entry Entry  // Listed: the entry
+	Rule  string // the longest of the org's rules that the number begins with ("+" and digits), or ""; set for Listed too
+	Epoch string // the epoch of the org's data (CheckEpoch)
+}
+
+// Lookup is Check with all it learns. The round trip is one pipeline to the node that
+// holds the org: HMGET of the bucket that the org's bucket table, as this Store last
+// saw it, names for the number (it answers with the number's record, the bucket's own
+// depth, and its stamp: the org's switch and data epoch), SMISMEMBER of the number's
+// prefixes in the org's rules, and the server's clock (TIME; on Redis Cluster and Ring,
+// which send a command without a key to a node of their choosing, a read-only script
+// on the org's node). When the depth shows that the table has grown past what this
+// Store saw, or the bucket does not exist, the check asks again with a read-only script
+// that reads the table's size first (check.lua), and remembers the size. A listed
+// entry's type and batch texts come from a cache of the org's dictionary, keyed by the
+// epoch; a text not yet cached costs one more read.
+func (s *Store) Lookup(ctx context.Context, org, number string, defaultEnabled bool) (Result, error) {
 	d, err := digits(number)
 	if err != nil {
-		return Listed, Entry{}, "", err
+		return Result{State: Listed}, err
 	}
 	h := hashDigits(d)
 	size := s.c.size(org)
-	vals, err := s.rdb.HMGet(ctx, bucketKey(s.prefix, org, size.bucket(h)), d, "~d", "~e").Result()
-	if err != nil {
-		return Listed, Entry{}, "", err
+	var pre [15]string
+	pipe := s.rdb.Pipeline()
+	hm := redis.NewSliceCmd(ctx, "hmget", bucketKey(s.prefix, org, size.bucket(h)), d, "~d", "~e")
+	rl := s.ruleCmd(ctx, org, d, &pre)
+	tm := s.timeCmd(ctx, org)
+	_ = pipe.Process(ctx, hm)
+	_ = pipe.Process(ctx, rl)
+	_ = pipe.Process(ctx, tm)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		if redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") && hm.Err() == nil && rl.Err() == nil {
+			return s.checkSlow(ctx, org, d, defaultEnabled) // the clock script is not loaded: this loads it
+		}
+		return Result{State: Listed}, err
 	}
+	vals := hm.Val()
 	if len(vals) != 3 {
-		return Listed, Entry{}, "", fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
+		return Result{State: Listed}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
+	}
+	rule := ruleOf(rl.Val(), &pre)
+	now, err := readTime(tm)
+	if err != nil {
+		return Result{State: Listed}, err
 	}
 	depth, ok1 := vals[1].(string)
 	st, ok2 := vals[2].(string)
 	on, epoch, ok3 := readStamp(st, defaultEnabled)
 	if !ok1 || !ok2 || !ok3 || !size.home(h, depth) {
-		if vals[1] == nil && vals[2] == nil && s.c.empty(org) {
-			return enabledState(defaultEnabled), Entry{}, "", nil // org has no data (see checkSlow)
+		if vals[1] == nil && vals[2] == nil && s.c.empty(org) && rule == "" {
+			return Result{State: enabledState(defaultEnabled)}, nil // org has no data (see checkSlow)
 		}
 		return s.checkSlow(ctx, org, d, defaultEnabled)
 	}
+	r := Result{Epoch: epoch, Rule: rule}
 	if !on {
-		return Disabled, Entry{}, epoch, nil
+		r.State = Disabled
+		return r, nil
 	}
 	if vals[0] == nil {
-		return NotListed, Entry{}, epoch, nil
+		r.State = notListed(rule)
+		return r, nil
 	}
 	rec, ok := vals[0].(string)
 	if !ok {
-		return Listed, Entry{Number: number}, epoch, fmt.Errorf("%w: check: record %T", ErrBadReply, vals[0])
+		r.State, r.Entry = Listed, Entry{Number: number}
+		return r, fmt.Errorf("%w: check: record %T", ErrBadReply, vals[0])
 	}
+	if x, ok := recordExpiry(rec); ok && float64(x) <= now {
+		r.State = notListed(rule) // expired
+		return r, nil
+	}
+	r.State, r.Entry = Listed, Entry{Number: number}
 	dict, err := s.texts(ctx, org, epoch, rec)
 	if err != nil {
-		return Listed, Entry{Number: number}, epoch, err
+		return r, err
 	}
-	e, err := decodeRecord(keyOf(org), d, rec, dict)
-	if err != nil {
-		return Listed, Entry{Number: number}, epoch, err
+	if r.Entry, err = decodeRecord(keyOf(org), d, rec, dict); err != nil {
+		r.Entry = Entry{Number: number}
 	}
-	return Listed, e, epoch, nil
+	return r, err
+}
+
+// notListed is the state of a number that is not listed (or whose entry expired), by
+// whether a rule matches it.
+func notListed(rule string) State {
+	if rule != "" {
+		return Ruled
+	}
+	return NotListed
 }
 
 func enabledState(on bool) State {
@@ -83,38 +133,172 @@ func enabledState(on bool) State {
 	return Disabled
 }
 
-// checkSlow is Check by the read-only script that reads the org's table size first. It
-// remembers that size, and that an org has no data at all (so that its next checks, for
-// a second, answer from the missing bucket alone).
-func (s *Store) checkSlow(ctx context.Context, org, d string, defaultEnabled bool) (State, Entry, string, error) {
-	reply, err := s.runRO(ctx, checkScript, org, d, flag(defaultEnabled)).Slice()
-	if err != nil {
-		return Listed, Entry{}, "", scriptErr(err)
+// rulesKey is the set of org's rules: the digits of each prefix.
+func rulesKey(prefix, org string) string { return Base(prefix, org) + "rules" }
+
+// ruleCmd is SMISMEMBER of the prefixes of the digits d (1 digit, 2 digits, ... all of
+// them, into pre) in the org's rules.
+func (s *Store) ruleCmd(ctx context.Context, org, d string, pre *[15]string) *redis.BoolSliceCmd {
+	args := make([]any, 2, 2+len(d))
+	args[0], args[1] = "smismember", rulesKey(s.prefix, org)
+	for i := 1; i <= len(d); i++ {
+		pre[i-1] = d[:i]
+		args = append(args, &pre[i-1])
 	}
-	if len(reply) < 4 {
-		return Listed, Entry{}, "", fmt.Errorf("%w: check: %d values", ErrBadReply, len(reply))
+	return redis.NewBoolSliceCmd(ctx, args...)
+}
+
+// ruleOf returns the longest prefix that SMISMEMBER found, with "+", or "".
+func ruleOf(hits []bool, pre *[15]string) string {
+	for i := len(hits) - 1; i >= 0; i-- {
+		if hits[i] && i < len(pre) {
+			return "+" + pre[i]
+		}
+	}
+	return ""
+}
+
+// timeScript reads the server's clock on the node that holds the key it is given.
+var timeScript = redis.NewScript("return redis.call('TIME')")
+
+// timeCmd reads the clock of the server that holds org: TIME on a single server, and
+// the time script run on the org's meta key where a client would send TIME to a node of
+// its own choosing (Redis Cluster, Ring).
+func (s *Store) timeCmd(ctx context.Context, org string) redis.Cmder {
+	if _, single := s.rdb.(*redis.Client); single {
+		return redis.NewTimeCmd(ctx, "time")
+	}
+	k := orgKeys(s.prefix, org)
+	return redis.NewSliceCmd(ctx, "evalsha_ro", timeScript.Hash(), 1, k[0])
+}
+
+// readTime returns the server's clock that timeCmd read, in Unix seconds.
+func readTime(c redis.Cmder) (float64, error) {
+	switch c := c.(type) {
+	case *redis.TimeCmd:
+		t, err := c.Result()
+		if err != nil {
+			return 0, err
+		}
+		return float64(t.UnixMicro()) / 1e6, nil
+	case *redis.SliceCmd:
+		v, err := c.Result()
+		if err != nil {
+			return 0, err
+		}
+		if len(v) == 2 {
+			sec, ok1 := v[0].(string)
+			usec, ok2 := v[1].(string)
+			a, err1 := strconv.ParseInt(sec, 10, 64)
+			b, err2 := strconv.ParseInt(usec, 10, 64)
+			if ok1 && ok2 && err1 == nil && err2 == nil {
+				return float64(a) + float64(b)/1e6, nil
+			}
+		}
+		return 0, fmt.Errorf("%w: time: %v", ErrBadReply, v)
+	}
+	return 0, fmt.Errorf("%w: time: %T", ErrBadReply, c)
+}
+
+// checkSlow is Check by the read-only script that reads the org's table size first,
+// pipelined with the server's clock. It remembers that size, and that an org has no
+// data at all (so that its next checks, for a second, answer from the missing bucket
+// alone).
+func (s *Store) checkSlow(ctx context.Context, org, d string, defaultEnabled bool) (Result, error) {
+	k := orgKeys(s.prefix, org)
+	var reply []any
+	var now float64
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		cmd := checkScript.EvalShaRO(ctx, pipe, k[:], d, flag(defaultEnabled))
+		tm := s.timeCmd(ctx, org)
+		_ = pipe.Process(ctx, tm)
+		_, _ = pipe.Exec(ctx)
+		err := cmd.Err()
+		if err == nil {
+			err = tm.Err()
+		}
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := s.loadCheckScripts(ctx); err != nil {
+				return Result{State: Listed}, err
+			}
+			continue
+		}
+		if err != nil {
+			return Result{State: Listed}, scriptErr(err)
+		}
+		if reply, err = cmd.Slice(); err != nil {
+			return Result{State: Listed}, err
+		}
+		if now, err = readTime(tm); err != nil {
+			return Result{State: Listed}, err
+		}
+		break
+	}
+	if len(reply) < 5 {
+		return Result{State: Listed}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(reply))
 	}
 	state, ok0 := reply[0].(int64)
 	L, ok1 := reply[1].(int64)
 	p, ok2 := reply[2].(int64)
 	epoch, ok3 := reply[3].(string)
-	if !ok0 || !ok1 || !ok2 || !ok3 || L < 0 || L > 40 || p < 0 || p >= 1<<L || state < 0 || state > 2 {
-		return Listed, Entry{}, "", fmt.Errorf("%w: check: %v", ErrBadReply, reply[:4])
+	rule, ok4 := reply[4].(string)
+	if !ok0 || !ok1 || !ok2 || !ok3 || !ok4 || L < 0 || L > 40 || p < 0 || p >= 1<<L || state < 0 || state > 2 {
+		return Result{State: Listed}, fmt.Errorf("%w: check: %v", ErrBadReply, reply[:5])
 	}
 	s.c.setSize(org, tableSize{L: uint8(L), p: uint64(p)}, epoch == "")
+	r := Result{Epoch: epoch}
+	if rule != "" {
+		r.Rule = "+" + rule
+	}
 	switch {
 	case state == 0:
-		return Disabled, Entry{}, epoch, nil
+		r.State = Disabled
+		return r, nil
 	case state == 1:
-		return NotListed, Entry{}, epoch, nil
-	case d == "" || len(reply) < 5:
-		return Listed, Entry{}, epoch, fmt.Errorf("%w: check: listed without a record", ErrBadReply)
+		r.State = notListed(r.Rule)
+		return r, nil
+	case d == "" || len(reply) < 6:
+		r.State = Listed
+		return r, fmt.Errorf("%w: check: listed without a record", ErrBadReply)
 	}
-	e, err := readEntry(org, d, reply[4:])
-	if err != nil {
-		return Listed, Entry{Number: "+" + d}, epoch, err
+	if rec, ok := reply[5].(string); ok {
+		if x, ok := recordExpiry(rec); ok && float64(x) <= now {
+			r.State = notListed(r.Rule) // expired
+			return r, nil
+		}
 	}
-	return Listed, e, epoch, nil
+	r.State = Listed
+	var err error
+	r.Entry, err = readEntry(org, d, reply[5:])
+	return r, err
+}
+
+// loadCheckScripts loads the check script and, where the clock is read by a script, the
+// clock script.
+func (s *Store) loadCheckScripts(ctx context.Context) error {
+	if err := checkScript.Load(ctx, s.rdb).Err(); err != nil {
+		return err
+	}
+	if _, single := s.rdb.(*redis.Client); !single {
+		return timeScript.Load(ctx, s.rdb).Err()
+	}
+	return nil
+}
+
+// serverTime reads the clock of the server that holds org, in Unix seconds.
+func (s *Store) serverTime(ctx context.Context, org string) (float64, error) {
+	for attempt := 0; ; attempt++ {
+		tm := s.timeCmd(ctx, org)
+		_ = s.rdb.Process(ctx, tm)
+		if attempt == 0 && redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
+			if err := timeScript.Load(ctx, s.rdb).Err(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		return readTime(tm)
+	}
 }
 
 // readEntry decodes {record, index, text, ...} of the number with digits d.
@@ -161,33 +345,77 @@ func (s *Store) CheckMany(ctx context.Context, org string, numbers []string, def
 
 // CheckManyEpoch is CheckMany that also returns the epoch of the org's data, as
 // CheckEpoch does.
+func (s *Store) CheckManyEpoch(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+	r, err := s.LookupMany(ctx, org, numbers, defaultEnabled)
+	return r.Enabled, r.Listed, r.Epoch, err
+}
+
+// ManyResult is the outcome of LookupMany.
+type ManyResult struct {
+	Enabled bool
+	Listed  []bool   // Listed[i]: numbers[i] is listed (and its entry has not expired); nil when not Enabled
+	Rule    []string // Rule[i]: the longest rule numbers[i] begins with, or ""; nil when the org has no rules or is not Enabled
+	Epoch   string
+}
+
+// LookupMany is CheckMany with the rules that match and the epoch. An entry that has
+// expired by the Redis server's clock is not listed.
 //
 // It reads the buckets the numbers lie in, all in one pipeline (see checkBuckets);
 // when the org's bucket table has grown since this Store last saw it, it reads the
 // table's size and tries once more, and else asks read-only scripts (check_many.lua)
 // that compute the buckets themselves.
-func (s *Store) CheckManyEpoch(ctx context.Context, org string, numbers []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+func (s *Store) LookupMany(ctx context.Context, org string, numbers []string, defaultEnabled bool) (ManyResult, error) {
 	if len(numbers) == 0 {
 		on, err := s.Enabled(ctx, org, defaultEnabled)
-		return on, []bool{}, "", err
+		return ManyResult{Enabled: on, Listed: []bool{}}, err
 	}
 	ds := make([]string, len(numbers))
 	ns := make([]uint64, len(numbers)) // the digits' values
 	for i, n := range numbers {
+		var err error
 		if ds[i], ns[i], err = digitsAndValue(n); err != nil {
-			return true, nil, "", err
+			return ManyResult{Enabled: true}, err
 		}
 	}
 	for try := 0; try < 2; try++ {
-		enabled, listed, epoch, err = s.checkBuckets(ctx, org, ds, ns, defaultEnabled)
+		r, rules, err := s.checkBuckets(ctx, org, ds, ns, defaultEnabled)
 		if !errors.Is(err, errStale) {
-			return enabled, listed, epoch, err
+			if err == nil {
+				r.Rule = matchRules(rules, r, ds, ns)
+			}
+			return r, err
 		}
-		if _, _, _, err := s.checkSlow(ctx, org, "", defaultEnabled); err != nil { // learns the table's size
-			return true, nil, "", err
+		if _, err := s.checkSlow(ctx, org, "", defaultEnabled); err != nil { // learns the table's size
+			return ManyResult{Enabled: true}, err
 		}
 	}
-	return s.checkManyScripts(ctx, org, ds, defaultEnabled)
+	r, err := s.checkManyScripts(ctx, org, ds, defaultEnabled)
+	if err != nil || !r.Enabled {
+		return r, err
+	}
+	ruled, err := s.rdb.SMembers(ctx, rulesKey(s.prefix, org)).Result()
+	if err != nil {
+		return ManyResult{Enabled: true}, err
+	}
+	rules, err := newRuleSet(ruled)
+	if err != nil {
+		return ManyResult{Enabled: true}, err
+	}
+	r.Rule = matchRules(rules, r, ds, ns)
+	return r, nil
+}
+
+// matchRules returns the rule that each number begins with, or nil when there are none.
+func matchRules(rules ruleSet, r ManyResult, ds []string, ns []uint64) []string {
+	if !r.Enabled || len(rules.lens) == 0 {
+		return nil
+	}
+	out := make([]string, len(ds))
+	for i := range ds {
+		out[i] = rules.match(ds[i], ns[i])
+	}
+	return out
 }
 
 // errStale: a bucket read is not the home of a number it was read for (the table grew),
@@ -196,7 +424,7 @@ var errStale = errors.New("bucket table out of date")
 
 // A bucket asked for at most fewFields numbers is read with one HMGET of them (about
 // 0.5 µs of Redis time a field: each scans the bucket's listpack); one asked for more is
-// read whole, by its field names (HKEYS: about 3 µs for a bucket of 16 to 32 numbers),
+// read whole (HGETALL: its records too, whose expiries say which entries still count),
 // between two reads of its depth and stamp.
 const fewFields = 32
 
@@ -204,14 +432,18 @@ const fewFields = 32
 // saw it, all read in one pipeline; errStale when that is out of date.
 //
 // It groups the numbers by bucket and reads each bucket with its depth and stamp: a
-// few numbers by one HMGET, as Check does; many by HKEYS, with HMGET of the depth and
+// few numbers by one HMGET, as Check does; many by HGETALL, with HMGET of the depth and
 // stamp before and after it, which must agree: a bucket's depth only grows while the
-// org's data lasts (a split), and its stamp names the data's epoch, so the names read
+// org's data lasts (a split), and its stamp names the data's epoch, so the fields read
 // in between are those of the same bucket, at the same depth, of the same data. Each
 // bucket's depth shows whether it is still the home of the numbers read from it (the
 // table may have grown since this Store saw it), and all stamps must agree (the switch
 // and epoch did not change between two buckets' reads).
-func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []uint64, defaultEnabled bool) (bool, []bool, string, error) {
+//
+// The same pipeline reads the org's rules (SMEMBERS) and the server's clock, by which
+// a listed entry that has expired is not listed.
+func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []uint64, defaultEnabled bool) (ManyResult, ruleSet, error) {
+	fail := func(err error) (ManyResult, ruleSet, error) { return ManyResult{Enabled: true}, ruleSet{}, err }
 	size := s.c.size(org)
 	all := make([]uint64, 2*len(ds))
 	hs, bs := all[:len(ds)], all[len(ds):]
@@ -242,7 +474,11 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 	keys := bucketKeys(s.prefix, org, groups)
 	args := make([]any, 0, 4*(len(groups)-nbig)+nsmall+(4+2+4)*nbig)
 	cmds := make([]*redis.SliceCmd, 0, len(groups)+nbig)
-	var names []*redis.StringSliceCmd
+	var names []*redis.MapStringStringCmd
+	rulesCmd := redis.NewStringSliceCmd(ctx, "smembers", rulesKey(s.prefix, org))
+	tm := s.timeCmd(ctx, org)
+	_ = pipe.Process(ctx, rulesCmd)
+	_ = pipe.Process(ctx, tm)
 	for j, g := range groups {
 		at := len(args)
 		args = append(args, "hmget", &keys[j], "~d", "~e")
@@ -255,8 +491,8 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 			continue
 		}
 		before := redis.NewSliceCmd(ctx, args[at:len(args):len(args)]...)
-		args = append(args, "hkeys", &keys[j])
-		hk := redis.NewStringSliceCmd(ctx, args[at+4:len(args):len(args)]...)
+		args = append(args, "hgetall", &keys[j])
+		hk := redis.NewMapStringStringCmd(ctx, args[at+4:len(args):len(args)]...)
 		args = append(args, "hmget", &keys[j], "~d", "~e")
 		after := redis.NewSliceCmd(ctx, args[at+6:len(args):len(args)]...)
 		cmds, names = append(cmds, before, after), append(names, hk)
@@ -265,72 +501,87 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 		_ = pipe.Process(ctx, after)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return true, nil, "", err
+		if redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
+			_ = timeScript.Load(ctx, s.rdb).Err()
+			return fail(errStale) // asks again once the clock script is loaded
+		}
+		return fail(err)
+	}
+	now, err := readTime(tm)
+	if err != nil {
+		return fail(err)
+	}
+	rules, err := newRuleSet(rulesCmd.Val())
+	if err != nil {
+		return fail(err)
+	}
+	live := func(rec string) bool { // a listed entry that has not expired
+		x, ok := recordExpiry(rec)
+		return !ok || float64(x) > now
 	}
 
 	r := bucketReader{listed: make([]bool, len(ds)), hs: hs, bs: bs, order: order}
-	var sorted []uint64
 	for _, g := range groups {
 		vals, err := cmds[0].Result()
 		if err != nil {
-			return true, nil, "", err
+			return fail(err)
 		}
 		if g.hi-g.lo <= fewFields {
 			cmds = cmds[1:]
 			if len(vals) != g.hi-g.lo+2 {
-				return true, nil, "", fmt.Errorf("%w: check many: %d values", ErrBadReply, len(vals))
+				return fail(fmt.Errorf("%w: check many: %d values", ErrBadReply, len(vals)))
 			}
 			if ok, err := r.bucket(g, vals[0], vals[1]); err != nil {
-				return true, nil, "", err
+				return fail(err)
 			} else if ok {
 				for j, i := range order[g.lo:g.hi] {
-					r.listed[i] = vals[2+j] != nil
+					rec, ok := vals[2+j].(string)
+					r.listed[i] = vals[2+j] != nil && (!ok || live(rec))
 				}
 			}
 			continue
 		}
 		after, err := cmds[1].Result()
 		if err != nil {
-			return true, nil, "", err
+			return fail(err)
 		}
 		all, err := names[0].Result()
 		if err != nil {
-			return true, nil, "", err
+			return fail(err)
 		}
 		cmds, names = cmds[2:], names[1:]
 		if len(vals) != 2 || len(after) != 2 {
-			return true, nil, "", fmt.Errorf("%w: check many: %d, %d values", ErrBadReply, len(vals), len(after))
+			return fail(fmt.Errorf("%w: check many: %d, %d values", ErrBadReply, len(vals), len(after)))
 		}
 		if !sameReply(vals[0], after[0]) || !sameReply(vals[1], after[1]) {
-			return true, nil, "", errStale // the bucket split, or the org switched or was reset, while it was read
+			return fail(errStale) // the bucket split, or the org switched or was reset, while it was read
 		}
-		var hasDepth bool
-		sorted, hasDepth = numbersOf(sorted[:0], all)
-		if !hasDepth && vals[0] != nil {
-			return true, nil, "", errStale // the bucket was deleted and made again while it was read
+		if _, hasDepth := all["~d"]; !hasDepth && vals[0] != nil {
+			return fail(errStale) // the bucket was deleted and made again while it was read
 		}
 		if ok, err := r.bucket(g, vals[0], vals[1]); err != nil {
-			return true, nil, "", err
+			return fail(err)
 		} else if ok {
 			for _, i := range order[g.lo:g.hi] {
-				_, r.listed[i] = slices.BinarySearch(sorted, ns[i])
+				rec, listed := all[ds[i]]
+				r.listed[i] = listed && live(rec)
 			}
 		}
 	}
 	if r.missing {
 		if r.stamp != "" || !s.c.empty(org) {
-			return true, nil, "", errStale
+			return fail(errStale)
 		}
-		return defaultEnabled, make([]bool, len(ds)), "", nil // the org has no data
+		return ManyResult{Enabled: defaultEnabled, Listed: make([]bool, len(ds))}, rules, nil // the org has no data
 	}
 	on, epoch, ok := readStamp(r.stamp, defaultEnabled)
 	if !ok {
-		return true, nil, "", fmt.Errorf("%w: check many: stamp %q", ErrBadReply, r.stamp)
+		return fail(fmt.Errorf("%w: check many: stamp %q", ErrBadReply, r.stamp))
 	}
 	if !on {
-		return false, nil, epoch, nil
+		return ManyResult{Epoch: epoch}, rules, nil
 	}
-	return true, r.listed, epoch, nil
+	return ManyResult{Enabled: true, Listed: r.listed, Epoch: epoch}, rules, nil
 }
 
 // sameReply reports whether a and b are both nil or the same string.
@@ -384,22 +635,6 @@ func (r *bucketReader) bucket(g bucketGroup, depth, stamp any) (bool, error) {
 	return true, nil
 }
 
-// numbersOf appends to dst, sorted, the values of the field names that are numbers'
-// digits (1 to 15 digits, the first not 0), and says whether "~d" is among them.
-func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
-	hasDepth := false
-	for _, f := range names {
-		if f == "~d" {
-			hasDepth = true
-		}
-		if n, ok := parseDigits(f); ok {
-			dst = append(dst, n)
-		}
-	}
-	slices.Sort(dst)
-	return dst, hasDepth
-}
-
 // bucketKeys returns the keys of the groups' buckets, all parts of one string.
 func bucketKeys(prefix, org string, groups []bucketGroup) []string {
 	base := Base(prefix, org) + "b:"
@@ -449,7 +684,7 @@ func byBucket(bs []uint64, t tableSize) []int32 {
 
 // checkManyScripts is CheckManyEpoch by read-only scripts, ChunkSize numbers each, in
 // one pipeline.
-func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, defaultEnabled bool) (enabled bool, listed []bool, epoch string, err error) {
+func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, defaultEnabled bool) (ManyResult, error) {
 	batches := make([][]any, 0, (len(ds)+ChunkSize-1)/ChunkSize)
 	for lo := 0; lo < len(ds); lo += ChunkSize {
 		chunk := ds[lo:min(lo+ChunkSize, len(ds))]
@@ -461,21 +696,25 @@ func (s *Store) checkManyScripts(ctx context.Context, org string, ds []string, d
 		batches = append(batches, args)
 	}
 	for try := 0; try < 2; try++ {
+		now, err := s.serverTime(ctx, org) // read first: an entry that expires meanwhile stays listed
+		if err != nil {
+			return ManyResult{Enabled: true}, err
+		}
 		replies, err := s.pipeline(ctx, checkManyScript, true, org, batches)
 		if err != nil {
-			return true, nil, "", err
+			return ManyResult{Enabled: true}, err
 		}
-		enabled, listed, epoch, err = readCheckMany(replies, batches, len(ds))
+		enabled, listed, epoch, err := readCheckMany(replies, batches, len(ds), now)
 		if !errors.Is(err, errSwitched) {
-			return enabled, listed, epoch, err
+			return ManyResult{Enabled: enabled, Listed: listed, Epoch: epoch}, err
 		}
 	}
-	return true, nil, "", fmt.Errorf("%w: check many: the org's switch or data changed during the batch", ErrBadReply)
+	return ManyResult{Enabled: true}, fmt.Errorf("%w: check many: the org's switch or data changed during the batch", ErrBadReply)
 }
 
 var errSwitched = errors.New("switched")
 
-func readCheckMany(replies []any, batches [][]any, total int) (bool, []bool, string, error) {
+func readCheckMany(replies []any, batches [][]any, total int, now float64) (bool, []bool, string, error) {
 	listed := make([]bool, 0, total)
 	on, off := false, false
 	epoch := ""
@@ -501,7 +740,8 @@ func readCheckMany(replies []any, batches [][]any, total int) (bool, []bool, str
 			return true, nil, "", fmt.Errorf("%w: check many answered %d of %d", ErrBadReply, len(vals)-2, len(batches[i])-1)
 		}
 		for _, v := range vals[2:] {
-			listed = append(listed, v == int64(1))
+			x, _ := v.(int64) // 1 listed, -expiry listed until then, 0 not listed
+			listed = append(listed, x == 1 || (x < 0 && float64(-x) > now))
 		}
 	}
 	switch {
@@ -515,6 +755,6 @@ func readCheckMany(replies []any, batches [][]any, total int) (bool, []bool, str
 
 // Enabled reports whether DNC is on for org, or def when org never set it.
 func (s *Store) Enabled(ctx context.Context, org string, def bool) (bool, error) {
-	st, _, _, err := s.checkSlow(ctx, org, "", def)
-	return st != Disabled, err
+	r, err := s.checkSlow(ctx, org, "", def)
+	return r.State != Disabled, err
 }

@@ -77,7 +77,7 @@ func TestClusterKeysShareOneSlot(t *testing.T) {
 			kinds[kind]++
 		}
 		if kinds["meta"] != 1 || kinds["f"] != 1 || kinds["d"] != 1 || kinds["b"] < 32 || kinds["l"] < 19 || kinds["g"] != 1 ||
-			kinds["x"] == 0 || kinds["xc"] == 0 || kinds["r"] == 0 || kinds["o"] == 0 || len(kinds) != 10 {
+			kinds["x"] == 0 || kinds["xc"] == 0 || kinds["r"] == 0 || kinds["o"] == 0 || kinds["audit"] != 1 || len(kinds) != 11 {
 			t.Errorf("org %q: keys by kind %v", o, kinds)
 		}
 	}

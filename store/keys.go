@@ -34,6 +34,17 @@ import (
 //	<base>o:<n>:<c> set   the n-digit numbers from base c up to the next chunk's base, as number - c
 //	                      (an intset of at most 384 when a write last looked; chunk 0 always listed)
 //
+// and the org's rules and audit log:
+//
+//	<base>rules    set    the org's rules: the E.164 digits of each prefix that blocks the
+//	                      numbers beginning with it (rules.go); a check asks SMISMEMBER of the
+//	                      number's prefixes in the same pipeline as its bucket
+//	<base>audit    stream one event per change (audit.go): a action, u actor, d detail, its
+//	                      id the server's time; written by the same script as the change
+//
+// A record of an entry that expires carries its expiry (record.go); whether it has
+// expired is judged by the server's clock, which every check reads in its round trip.
+//
 // Buckets form a linear hash table: a number's bucket is its hash modulo 2^L (or 2^(L+1)
 // below the split pointer p), and the table grows one bucket at a time as the list
 // grows, so every bucket stays a small listpack (16 to 32 numbers on average, and a

@@ -108,7 +108,7 @@ func verify(t *testing.T, rdb *redis.Client, s *Store, org string, m *model) {
 	for _, k := range keys {
 		kind := strings.TrimPrefix(k, base)
 		switch {
-		case kind == "meta" || kind == "f" || kind == "d":
+		case kind == "meta" || kind == "f" || kind == "d" || kind == "audit" || kind == "rules":
 		case strings.HasPrefix(kind, "g:"):
 			g, _ := strconv.ParseUint(kind[2:], 10, 64)
 			counts, err := rdb.HGetAll(ctx, k).Result()
@@ -731,7 +731,7 @@ func TestToggleCutShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One toggle script by hand: the first 500 buckets say on, the rest still off.
-	reply, err := s.pipeline(ctx, toggleScript, false, org, [][]any{{"1", newEpoch(), "", 0}})
+	reply, err := s.pipeline(ctx, toggleScript, false, org, [][]any{s.audit(ctx, "enable", []any{"1", newEpoch(), "", 0})})
 	if err != nil {
 		t.Fatal(err)
 	}

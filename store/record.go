@@ -14,16 +14,22 @@ import (
 // digits: a packed binary string, at most 64 bytes so that the bucket stays a listpack.
 //
 //	[0:5]   sequence number, big-endian (its place in the listing, and half of its id)
-//	[5:11]  createdAt, Unix milliseconds, big-endian
+//	[5:11]  createdAt, Unix milliseconds, big-endian; the top bit of [5] set when the
+//	        entry expires (flagExpires)
 //	[11:14] type, a dictionary index (0: none)
 //	[14:17] batchId, a dictionary index (0: none)
-//	[17:]   requestUUID: empty (none); 0x01 + 16 bytes (a canonical lower-case UUID);
+//	[17:21] only when the entry expires: its expiry, Unix seconds, big-endian
+//	then    requestUUID: empty (none); 0x01 + 16 bytes (a canonical lower-case UUID);
 //	        0x02 + 16 bytes (the same, upper-case); 0x00 + the text (other text of at
 //	        most maxInlineUUID bytes); 0x03 + a 3-byte dictionary index (longer text)
 //
 // Type and batchId repeat across entries, so the org's dictionary holds each text once.
+// An entry without an expiry spends nothing on it: the flag takes a bit that createdAt
+// leaves unused until the year 6429.
 const (
 	recHead       = 17
+	flagExpires   = 0x80
+	expiryLen     = 4
 	maxInlineUUID = 40
 	uuidNone      = ""
 )
@@ -105,7 +111,15 @@ func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, e
 	}
 	seq := be(rec[0:5])
 	e.ID, e.Seq = k.encode(num, seq), seq
-	e.CreatedAt = time.UnixMilli(int64(be(rec[5:11]))).UTC()
+	u := rec[recHead:]
+	if rec[5]&flagExpires != 0 {
+		if len(rec) < recHead+expiryLen {
+			return e, fmt.Errorf("%w: %w: entry of %s: %d bytes, flagged as expiring", ErrBadReply, errRecord, e.Number, len(rec))
+		}
+		e.ExpiresAt = time.Unix(int64(be(rec[recHead:recHead+expiryLen])), 0).UTC()
+		u = rec[recHead+expiryLen:]
+	}
+	e.CreatedAt = time.UnixMilli(int64(be(rec[5:11]) &^ (flagExpires << 40))).UTC()
 	var ok bool
 	if e.Type, ok = lookup(dict, be(rec[11:14])); !ok {
 		return e, fmt.Errorf("%w: %w: entry of %s: type index unknown", ErrBadReply, errRecord, e.Number)
@@ -113,7 +127,6 @@ func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, e
 	if e.BatchID, ok = lookup(dict, be(rec[14:17])); !ok {
 		return e, fmt.Errorf("%w: %w: entry of %s: batch index unknown", ErrBadReply, errRecord, e.Number)
 	}
-	u := rec[recHead:]
 	switch {
 	case u == "":
 	case (u[0] == 0x01 || u[0] == 0x02) && len(u) == 17:
@@ -128,6 +141,42 @@ func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, e
 		return e, fmt.Errorf("%w: %w: entry of %s: requestUUID kind %#x", ErrBadReply, errRecord, e.Number, u[0])
 	}
 	return e, nil
+}
+
+// uuidPart returns the requestUUID part of a record of at least recHead bytes: what
+// follows the head and, when the entry expires, its expiry.
+func uuidPart(rec string) string {
+	if rec[5]&flagExpires != 0 && len(rec) >= recHead+expiryLen {
+		return rec[recHead+expiryLen:]
+	}
+	return rec[recHead:]
+}
+
+// recordExpiry returns the expiry of a record, in Unix seconds, and whether it has one.
+func recordExpiry(rec string) (int64, bool) {
+	if len(rec) < recHead+expiryLen || rec[5]&flagExpires == 0 {
+		return 0, false
+	}
+	return int64(be(rec[recHead : recHead+expiryLen])), true
+}
+
+// packExpiry returns the expiry part of a record as the add script takes it: "" for
+// none, else 4 bytes of Unix seconds, rounded up (an entry never expires before the
+// time asked). Times before 1970 or after 2106 are refused.
+func packExpiry(t time.Time) (string, error) {
+	if t.IsZero() {
+		return "", nil
+	}
+	sec := t.Unix()
+	if t.Nanosecond() > 0 {
+		sec++
+	}
+	if sec <= 0 || sec > 1<<32-1 {
+		return "", fmt.Errorf("%w: expiry %v out of range", ErrInvalidArgument, t)
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(sec))
+	return string(b[:]), nil
 }
 
 func lookup(dict map[uint64]string, i uint64) (string, bool) {

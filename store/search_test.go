@@ -380,7 +380,11 @@ func TestSearchIndexes(t *testing.T) {
 					u[j] = byte(rng.Uint32())
 				}
 				uuid := []string{formatUUID(u[:], i%2 == 0), "REQ-" + strconv.Itoa(rng.IntN(50)), "", strings.Repeat("long-", 9) + strconv.Itoa(rng.IntN(3))}[rng.IntN(4)]
-				es = append(es, Entry{Number: n, Type: types[rng.IntN(len(types))], BatchID: fmt.Sprintf("B%d", rng.IntN(7)), RequestUUID: uuid})
+				e := Entry{Number: n, Type: types[rng.IntN(len(types))], BatchID: fmt.Sprintf("B%d", rng.IntN(7)), RequestUUID: uuid}
+				if rng.IntN(3) == 0 { // an expiry (far off) sits between a record's head and its requestUUID
+					e.ExpiresAt = time.Date(2031+rng.IntN(60), 1, 1, 0, 0, rng.IntN(86400), 0, time.UTC)
+				}
+				es = append(es, e)
 			}
 			if _, err := s.Add(ctx, org, es, now); err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,9 +46,11 @@ func script(name string, libs ...string) *redis.Script {
 var (
 	checkScript        = script("check.lua")
 	checkManyScript    = script("check_many.lua")
-	toggleScript       = script("toggle.lua")
-	addScript          = script("add.lua", "lib_counts.lua", "lib_index.lua")
-	removeScript       = script("remove.lua", "lib_counts.lua", "lib_index.lua")
+	toggleScript       = script("toggle.lua", "lib_audit.lua")
+	addScript          = script("add.lua", "lib_counts.lua", "lib_index.lua", "lib_audit.lua")
+	removeScript       = script("remove.lua", "lib_counts.lua", "lib_index.lua", "lib_audit.lua")
+	ruleScript         = script("rule.lua", "lib_audit.lua")
+	expiredScript      = script("expired.lua")
 	getScript          = script("get.lua")
 	listScript         = script("list.lua", "lib_counts.lua")
 	scanScript         = script("scan.lua")
@@ -79,6 +82,11 @@ var (
 	// ErrFull: the org has used all MaxSeq sequence numbers, or its dictionary of
 	// metadata texts is full (2^24 - 1); nothing was written.
 	ErrFull = errors.New("store: the org's sequence numbers are used up")
+	// ErrInvalidArgument: a value the layout cannot store (an expiry out of range, a
+	// rule that is not E.164 digits); nothing was written.
+	ErrInvalidArgument = errors.New("store: invalid argument")
+	// ErrTooManyRules: the org has MaxRules rules already; nothing was written.
+	ErrTooManyRules = errors.New("store: too many rules")
 )
 
 // Store is the Redis storage of DNC state.
@@ -91,6 +99,11 @@ type Store struct {
 	replicaTimeout time.Duration
 
 	searchChunks int // chunks a number search script reads; 0: SearchChunks (tests set fewer)
+
+	timeLoaded atomic.Bool // timeScript is known to be loaded (checkSlow loads it)
+
+	auditAge    int64 // SetAudit: the audit log's retention in ms (0: no bound by age)
+	auditMaxLen int64 // and its longest length (0: no bound)
 }
 
 // New returns a Store over rdb whose keys start with prefix (DefaultPrefix when empty).
@@ -98,7 +111,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: rdb, prefix: prefix, c: newCaches()}
+	return &Store{rdb: rdb, prefix: prefix, c: newCaches(), auditAge: DefaultAuditRetention.Milliseconds()}
 }
 
 // Entry is one listed number and what is known of it.
@@ -109,6 +122,7 @@ type Entry struct {
 	BatchID     string    // the campaign or batch the opt-out came from; may be empty
 	RequestUUID string    // the call or request that produced the opt-out; may be empty
 	CreatedAt   time.Time // when it was listed, in ms precision, UTC
+	ExpiresAt   time.Time // when it stops blocking, by the Redis server's clock, in s precision, UTC; zero: never
 	Seq         uint64    // its place in the org's listing order (the org's n-th listing has Seq n); 0 when unknown
 }
 
@@ -119,6 +133,7 @@ const (
 	Disabled  State = iota // DNC is switched off for the org
 	NotListed              // enabled, and the number is not on the list
 	Listed                 // enabled, and the number is on the list
+	Ruled                  // enabled, the number is not on the list (or its entry expired), and a rule matches it
 )
 
 // errNotE164 guards the scripts: only "+" and 1 to 15 digits, the first not 0.
@@ -178,6 +193,8 @@ func scriptErr(err error) error {
 		return fmt.Errorf("%w: %s", ErrSearchTooBroad, msg[strings.Index(msg, "DNCBROAD")+len("DNCBROAD "):])
 	case strings.Contains(msg, "DNCFULL"):
 		return ErrFull
+	case strings.Contains(msg, "DNCRULES"):
+		return fmt.Errorf("%w: %s", ErrTooManyRules, msg[strings.Index(msg, "DNCRULES")+len("DNCRULES "):])
 	case strings.Contains(msg, "DNCCORRUPT"):
 		return fmt.Errorf("%w: %s", ErrBadReply, msg)
 	}

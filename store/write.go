@@ -55,7 +55,11 @@ func (s *Store) replicated(acked *redis.IntCmd) error {
 func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error {
 	gen, from := any(""), int64(0)
 	for {
-		replies, err := s.pipeline(ctx, toggleScript, false, org, [][]any{{flag(enabled), newEpoch(), gen, from}})
+		action := "disable"
+		if enabled {
+			action = "enable"
+		}
+		replies, err := s.pipeline(ctx, toggleScript, false, org, [][]any{s.audit(ctx, action, []any{flag(enabled), newEpoch(), gen, from})})
 		if err != nil {
 			return err
 		}
@@ -97,16 +101,16 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
 		plain := true // no entry has metadata: the script takes the digits alone
 		for i := range chunk {
-			if e := &chunk[i]; e.Type != "" || e.BatchID != "" || e.RequestUUID != "" {
+			if e := &chunk[i]; e.Type != "" || e.BatchID != "" || e.RequestUUID != "" || !e.ExpiresAt.IsZero() {
 				plain = false
 				break
 			}
 		}
-		args := make([]any, 0, 3+4*len(chunk))
+		args := make([]any, 0, 3+5*len(chunk)+auditArgs)
 		if plain {
 			args = append(args, ts, epoch, "1")
 		} else {
-			args = append(args, ts, epoch, "4")
+			args = append(args, ts, epoch, "5")
 		}
 		for i := range chunk {
 			e := &chunk[i]
@@ -117,10 +121,14 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 			if plain {
 				args = append(args, d)
 			} else {
-				args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID))
+				x, err := packExpiry(e.ExpiresAt)
+				if err != nil {
+					return nil, err
+				}
+				args = append(args, d, e.Type, e.BatchID, packUUID(e.RequestUUID), x)
 			}
 		}
-		batches = append(batches, args)
+		batches = append(batches, s.audit(ctx, "add", args))
 	}
 	replies, err := s.pipeline(ctx, addScript, false, org, batches)
 	added := make([]bool, 0, len(entries))
@@ -145,6 +153,9 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 			switch {
 			case seq > 0:
 				e.ID, e.Seq, e.CreatedAt = key.encode(num, uint64(seq)), uint64(seq), time.UnixMilli(ms).UTC()
+				if !e.ExpiresAt.IsZero() {
+					e.ExpiresAt = expiryTime(e.ExpiresAt)
+				}
 			case seq < 0: // listed already: the entry that stays
 				e.ID, e.Seq = key.encode(num, uint64(-seq)), uint64(-seq)
 			}
@@ -159,7 +170,7 @@ func (s *Store) Remove(ctx context.Context, org string, numbers []string) (int, 
 	batches := make([][]any, 0, (len(numbers)+WriteChunk-1)/WriteChunk)
 	for lo := 0; lo < len(numbers); lo += WriteChunk {
 		chunk := numbers[lo:min(lo+WriteChunk, len(numbers))]
-		args := make([]any, 0, 2*len(chunk))
+		args := make([]any, 0, 2*len(chunk)+auditArgs)
 		for _, n := range chunk {
 			d, err := digits(n)
 			if err != nil {
@@ -167,7 +178,7 @@ func (s *Store) Remove(ctx context.Context, org string, numbers []string) (int, 
 			}
 			args = append(args, d, "")
 		}
-		batches = append(batches, args)
+		batches = append(batches, s.audit(ctx, "remove", args))
 	}
 	replies, err := s.pipeline(ctx, removeScript, false, org, batches)
 	removed := 0
@@ -189,7 +200,7 @@ func (s *Store) DeleteByID(ctx context.Context, org, id string) (number string, 
 		return "", false, nil
 	}
 	d := strconv.FormatUint(num, 10)
-	replies, err := s.pipeline(ctx, removeScript, false, org, [][]any{{d, strconv.FormatUint(seq, 10)}})
+	replies, err := s.pipeline(ctx, removeScript, false, org, [][]any{s.audit(ctx, "delete", []any{d, strconv.FormatUint(seq, 10)})})
 	if len(replies) == 0 || replies[0] == nil {
 		return "", false, err
 	}

@@ -350,3 +350,98 @@ return 'ok'`)
 		}
 	})
 }
+
+// TestPurgeKeepsIndexesInStep: entries with metadata, a third of them expired by the
+// server's clock, are purged; every key of the layout then holds exactly the entries
+// that stay (verify), the expired ones no longer count, and a second purge finds none.
+func TestPurgeKeepsIndexesInStep(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "purge"
+		numbers := numgen.E164(23, sized(1200, 6000))
+		es := withMeta(numbers)
+		past, future := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+		for i := range es {
+			switch i % 3 {
+			case 0:
+				es[i].ExpiresAt = past
+			case 1:
+				es[i].ExpiresAt = future
+			}
+		}
+		if _, err := s.Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		m := &model{entries: map[string]Entry{}}
+		var expired []string
+		for i, e := range es {
+			m.add(e)
+			if i%3 == 0 {
+				expired = append(expired, e.Number)
+			}
+		}
+		_, listed, err := s.CheckMany(ctx, org, numbers, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range listed {
+			if l != (i%3 != 0) {
+				t.Fatalf("CheckMany[%d] (expiry %v) = %v", i, es[i].ExpiresAt, l)
+			}
+		}
+		if st, _, err := s.Check(ctx, org, numbers[0], true); st != NotListed || err != nil {
+			t.Fatalf("Check of an expired entry = %v, %v; want NotListed", st, err)
+		}
+		n, err := s.Purge(ctx, org)
+		if err != nil || n != len(expired) {
+			t.Fatalf("Purge = %d, %v; want %d", n, err, len(expired))
+		}
+		for _, d := range expired {
+			m.remove(d)
+		}
+		verify(t, b.rdb, s, org, m)
+		if n, err := s.Purge(ctx, org); n != 0 || err != nil {
+			t.Fatalf("second Purge = %d, %v", n, err)
+		}
+	})
+}
+
+// TestForeignAuditKey: when the org's audit key holds something other than a stream,
+// every write fails before its first change: the change cannot land without its event.
+func TestForeignAuditKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "foreign-audit"
+		es := withMeta(numgen.E164(29, 40))
+		if _, err := s.Add(ctx, org, es[:20], time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddRule(ctx, org, "+1201"); err != nil {
+			t.Fatal(err)
+		}
+		key := Base(DefaultPrefix, org) + "audit"
+		if err := b.rdb.Del(ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.rdb.Set(ctx, key, "oops", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		before := redistest.Snapshot(t, b.rdb)
+		writes := map[string]func() error{
+			"Add":        func() error { _, err := s.Add(ctx, org, es[20:], time.Now()); return err },
+			"Remove":     func() error { _, err := s.Remove(ctx, org, []string{es[0].Number}); return err },
+			"DeleteByID": func() error { _, _, err := s.DeleteByID(ctx, org, es[1].ID); return err },
+			"SetEnabled": func() error { return s.SetEnabled(ctx, org, false) },
+			"AddRule":    func() error { _, err := s.AddRule(ctx, org, "+1415"); return err },
+			"RemoveRule": func() error { _, err := s.RemoveRule(ctx, org, "+1201"); return err },
+		}
+		for name, w := range writes {
+			if err := w(); !errors.Is(err, ErrBadReply) {
+				t.Errorf("%s over a foreign audit key = %v; want ErrBadReply", name, err)
+			}
+		}
+		if redistest.Snapshot(t, b.rdb) != before {
+			t.Error("a write over a foreign audit key changed Redis")
+		}
+	})
+}

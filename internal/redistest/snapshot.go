@@ -45,7 +45,7 @@ func Keys(tb testing.TB, rdb redis.UniversalClient) []string {
 
 // Snapshot returns every key of rdb with its type and whole value, one line each,
 // sorted, so that a test can prove a failed call changed nothing by comparing two
-// snapshots. It reads strings, sets, hashes and sorted sets; another type fails tb.
+// snapshots. It reads strings, sets, hashes, sorted sets and streams; another type fails tb.
 func Snapshot(tb testing.TB, rdb redis.UniversalClient) string {
 	tb.Helper()
 	ctx := context.Background()
@@ -68,6 +68,8 @@ func Snapshot(tb testing.TB, rdb redis.UniversalClient) string {
 			v, err = rdb.HGetAll(ctx, k).Result() // fmt prints maps sorted
 		case "zset":
 			v, err = rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+		case "stream":
+			v, err = rdb.XRange(ctx, k, "-", "+").Result()
 		default:
 			tb.Fatalf("key %s has unexpected type %s", k, typ)
 		}

@@ -2,13 +2,17 @@
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] createdAt: 6 bytes, big-endian Unix milliseconds
 -- ARGV[2] an epoch for the org's data, used if the org has none yet
--- ARGV[3] "4": ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3] for i = 4, 8, ...: a number's
---         E.164 digits without "+", its type, its batchId, its requestUUID part
---         (record.go); "1": ARGV[i] for i = 4, 5, ...: the digits of numbers that have
---         none of the three (a shorter call when no entry has metadata)
+-- ARGV[3] "5": ARGV[i] to ARGV[i+4] for i = 4, 9, ...: a number's E.164 digits without
+--         "+", its type, its batchId, its requestUUID part (record.go) and its expiry
+--         (4 bytes, big-endian Unix seconds, or "" for none); "1": ARGV[i] for i = 4,
+--         5, ...: the digits of numbers that have none of the four (a shorter call when
+--         no entry has metadata)
+-- and the audit log's four (lib_audit.lua): one event when the call changed anything.
 -- Reply: one integer per number: its new sequence number; when it was listed already,
 --         minus the sequence number of its entry (0 if its record is unreadable); 0 when
 --         it was named earlier in the same call.
+-- Adding a listed number again never shortens its entry's life: an expiry is replaced
+-- by a later one, and removed when the number comes without one; nothing else changes.
 -- Each new number gets its bucket field, its log slot and its counts together, and the
 -- table grows by a bucket whenever the mean load passes LOAD. A script's writes are not
 -- undone when it fails part-way, so it reads and checks all it can first (dictionary,
@@ -18,16 +22,23 @@
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local L, p, n, seq = s.L, s.p, s.n, s.seq
+local aerr = auditReady()
+if aerr then return redis.error_reply(aerr) end
 local W = tonumber(ARGV[3])
-if W ~= 1 and W ~= 4 or (#ARGV - 3) % W ~= 0 then return redis.error_reply('ERR add: bad arguments') end
+if W ~= 1 and W ~= 5 or (#ARGV - 3) % W ~= 0 then return redis.error_reply('ERR add: bad arguments') end
 local count = (#ARGV - 3) / W
+if W == 5 then
+  for a = 8, #ARGV, W do
+    if #ARGV[a] ~= 0 and #ARGV[a] ~= 4 then return redis.error_reply('ERR add: bad expiry') end
+  end
+end
 if seq + count > MAXG * GROUP * BLOCK - 1 then
   return redis.error_reply('DNCFULL the org has used all its sequence numbers')
 end
 -- meta returns the type, batchId and requestUUID part of the number at ARGV[a].
 local function meta(a)
-  if W == 1 then return '', '', '' end
-  return ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  if W == 1 then return '', '', '', '' end
+  return ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
 end
 
 -- split moves the entries of bucket p that belong to bucket p + 2^L there. Both then
@@ -220,6 +231,13 @@ local created = not s.v
 create(s, ARGV[2])
 
 local ts, packed = ARGV[1], {}
+if #ts ~= 6 or string.byte(ts, 1) >= 128 then return redis.error_reply('ERR add: bad createdAt') end
+-- tsx is createdAt with the flag of an entry that expires (lib.lua expiryOf)
+local tsx = string.char(string.byte(ts, 1) + 128) .. string.sub(ts, 2)
+local function head(x)
+  if x == '' then return ts end
+  return tsx
+end
 local function pk(i) -- pack3, remembered
   local v = packed[i]
   if not v then v = pack3(i); packed[i] = v end
@@ -271,7 +289,7 @@ local function intern(text)
 end
 local function flushPending()
   for _, q in ipairs(pending) do
-    local t, b, u = meta(q.a)
+    local t, b, u, x = meta(q.a)
     local ti, bi = intern(t), intern(b)
     postNote(post, folded[t], q.seq)
     postNote(post, folded[b], q.seq)
@@ -280,7 +298,7 @@ local function flushPending()
       postNote(post, folded[string.sub(u, 2)], q.seq)
       u = '\3' .. pk(ui)
     end
-    local rec = pack5(q.seq) .. ts .. pk(ti) .. pk(bi) .. u
+    local rec = pack5(q.seq) .. head(x) .. pk(ti) .. pk(bi) .. x .. u
     redis.call('HSET', q.bkey, ARGV[q.a], rec)
   end
   pending, claimed = {}, {}
@@ -289,6 +307,15 @@ end
 -- A number named twice in one call is added once, the first time: the second HSETNX
 -- finds it; one still pending (its record not yet written) is claimed.
 local out, slots, blk, kv, touched = {}, {}, -1, nil, {}
+-- what the audit event says: how many numbers the call added or extended, the last of
+-- them, and their batch id when they share one (false when they do not)
+local nchanged, lastChanged, batchOf = 0, nil, nil
+local function changed(a)
+  nchanged, lastChanged = nchanged + 1, ARGV[a]
+  local b = ''
+  if W == 5 then b = ARGV[a + 2] end
+  if batchOf == nil then batchOf = b elseif batchOf ~= b then batchOf = false end
+end
 local newIn = {} -- directory -> the new numbers of that length
 local plain = ts .. pk(0) .. pk(0) -- the record's tail when it has no metadata
 for a = 4, #ARGV, W do
@@ -296,13 +323,14 @@ for a = 4, #ARGV, W do
   if not claimed[digits] then
     bkey = bucketKey(digits, L, p)
     local tail, t, b, u, l = plain, 0, 0, '', true
-    if W == 4 then
+    if W == 5 then
       t, b, u = index[ARGV[a + 1]], index[ARGV[a + 2]], ARGV[a + 3]
       if string.byte(u, 1) == 3 then
         l = index[string.sub(u, 2)]
         if l then u = '\3' .. pk(l) end
       end
-      if t and b and l then tail = ts .. pk(t) .. pk(b) .. u end
+      local x = ARGV[a + 4]
+      if t and b and l then tail = head(x) .. pk(t) .. pk(b) .. x .. u end
     end
     if t and b and l then
       local r = redis.pcall('HSETNX', bkey, digits, pack5(seq + 1) .. tail)
@@ -310,7 +338,7 @@ for a = 4, #ARGV, W do
       if r == 1 then
         new = true
         wrote('h', bkey, digits)
-        if W == 4 then
+        if W == 5 then
           postNote(post, folded[ARGV[a + 1]], seq + 1)
           postNote(post, folded[ARGV[a + 2]], seq + 1)
           if l ~= true then postNote(post, folded[string.sub(ARGV[a + 3], 2)], seq + 1) end
@@ -327,6 +355,7 @@ for a = 4, #ARGV, W do
     end
   end
   if new then
+    changed(a)
     seq, n = seq + 1, n + 1
     if floor(seq / BLOCK) ~= blk then
       blk = floor(seq / BLOCK)
@@ -342,7 +371,7 @@ for a = 4, #ARGV, W do
     if not vs then vs = {}; newIn[dir] = vs end
     vs[#vs + 1] = tonumber(digits)
     -- its requestUUID's fingerprint
-    if W == 4 and ARGV[a + 3] ~= '' then
+    if W == 5 and ARGV[a + 3] ~= '' then
       local fp = fpOf(ARGV[a + 3])
       if fp then
         local rk, um = rbucketKey(fp, L, p), umember(fp, seq)
@@ -358,6 +387,22 @@ for a = 4, #ARGV, W do
   elseif bkey then -- listed already: the entry that stays
     local rec = redis.call('HGET', bkey, digits) or ''
     if #rec >= 5 then out[#out + 1] = -unpackBE(rec, 1, 5) else out[#out + 1] = 0 end
+    local old = expiryOf(rec)
+    if old then -- a later expiry, or none, replaces it
+      local x = ''
+      if W == 5 then x = ARGV[a + 4] end
+      if x == '' or unpackBE(x, 1, 4) > old then
+        local nrec
+        if x == '' then
+          nrec = string.sub(rec, 1, 5) .. string.char(string.byte(rec, 6) - 128) .. string.sub(rec, 7, 17) .. string.sub(rec, 22)
+        else
+          nrec = string.sub(rec, 1, 17) .. x .. string.sub(rec, 22)
+        end
+        redis.call('HSET', bkey, digits, nrec)
+        wrote('r', bkey, digits, rec)
+        changed(a)
+      end
+    end
   else
     out[#out + 1] = 0
   end
@@ -418,4 +463,5 @@ else
   redis.call('HSET', META, 'v', VERSION, 'L', itoa(L), 'p', itoa(p), 'n', itoa(n), 'seq', itoa(seq))
 end
 countsWrite(counts, delta)
+if nchanged > 0 then audit(auditNumbers(nchanged, lastChanged, batchOf or '')) end
 return out

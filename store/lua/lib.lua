@@ -84,6 +84,27 @@ local function unpackBE(s, i, j)
   return v
 end
 
+-- An entry that expires has the top bit of its record's 6th byte (the first of its
+-- createdAt) set, and its expiry, Unix seconds in 4 bytes, after the 17-byte head
+-- (record.go). expiryOf returns that expiry, or nil; uuidPart the requestUUID part,
+-- which follows the head and the expiry.
+local function expiryOf(rec)
+  if #rec >= 21 and string.byte(rec, 6) >= 128 then return unpackBE(rec, 18, 21) end
+  return nil
+end
+
+local function uuidPart(rec)
+  if #rec >= 21 and string.byte(rec, 6) >= 128 then return string.sub(rec, 22) end
+  return string.sub(rec, 18)
+end
+
+-- serverTime returns the Redis server's clock, in Unix seconds (with a fraction):
+-- the clock that decides whether an entry has expired.
+local function serverTime()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1e6
+end
+
 -- seqOf returns the sequence number at the head of a record (at least 5 bytes).
 local function seqOf(rec)
   local a, b, c, d, e = string.byte(rec, 1, 5)
@@ -192,8 +213,8 @@ end
 -- record names. A record too short to name any names none.
 local function dictOf(rec, out, seen)
   if #rec < 17 then return end
-  local idx = {unpackBE(rec, 12, 14), unpackBE(rec, 15, 17)}
-  if #rec == 21 and string.byte(rec, 18) == 3 then idx[3] = unpackBE(rec, 19, 21) end
+  local idx, u = {unpackBE(rec, 12, 14), unpackBE(rec, 15, 17)}, uuidPart(rec)
+  if #u == 4 and string.byte(u, 1) == 3 then idx[3] = unpackBE(u, 2, 4) end
   for _, i in ipairs(idx) do
     if i > 0 and not seen[i] then
       seen[i] = true

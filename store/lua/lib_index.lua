@@ -46,8 +46,8 @@ end
 -- requestUUID; 0 for none).
 local function recIndexes(rec)
   if #rec < 17 then return 0, 0, 0 end
-  local u = 0
-  if #rec == 21 and string.byte(rec, 18) == 3 then u = unpackBE(rec, 19, 21) end
+  local u, part = 0, uuidPart(rec)
+  if #part == 4 and string.byte(part, 1) == 3 then u = unpackBE(part, 2, 4) end
   return unpackBE(rec, 12, 14), unpackBE(rec, 15, 17), u
 end
 

@@ -2,24 +2,37 @@
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[i], ARGV[i+1] for i = 1, 3, ...: a number's E.164 digits without "+", and ""
 --         (remove it whatever its entry) or a sequence number (remove it only if its
---         entry has that sequence number: delete by id)
+--         entry has that sequence number: delete by id), or "x" (remove it only if its
+--         entry has expired by the server's clock: purge)
+-- and the audit log's four (lib_audit.lua): one event when the call removed any.
 -- Reply: how many numbers were removed.
 -- It reads everything it needs (records, log slots, counts, the search indexes' keys)
 -- before its first write, so a key of another type or a count that is not a number
 -- fails it with nothing written.
 local s, err = state()
 if not s then return redis.error_reply(err) end
+local aerr = auditReady()
+if aerr then return redis.error_reply(aerr) end
+local now = nil -- the server's clock, read when a number is to go only if expired
 -- consider notes a number found with its record: delKey/delField list the bucket
 -- fields to delete (the fields of a bucket read together next to each other);
 -- gone[block] their log slots.
 -- post, fps and chunks: what goes from the search indexes (lib.lua).
 local removed, delKey, delField, gone, blk, bs = 0, {}, {}, {}, -1, nil
 local post, fps, chunks = {}, {}, {}
+local lastRemoved = nil
 local function consider(bkey, digits, want, rec)
   if not rec then return end
   local seq = nil
   if #rec >= 5 then seq = seqOf(rec) end
-  if want ~= '' and tonumber(want) ~= seq then return end
+  if want == 'x' then
+    local x = expiryOf(rec)
+    now = now or serverTime()
+    if not x or x > now then return end
+  elseif want ~= '' and tonumber(want) ~= seq then
+    return
+  end
+  lastRemoved = digits
   delKey[#delKey + 1] = bkey
   delField[#delField + 1] = digits
   removed = removed + 1
@@ -102,7 +115,8 @@ for blk, g in pairs(gone) do
       postNote(post, foldOf(bi, folds), seq)
       postNote(post, foldOf(ui, folds), seq)
       local fp = nil
-      if #rec > 17 then fp = fpOf(string.sub(rec, 18)) end
+      local u = uuidPart(rec)
+      if #u > 0 then fp = fpOf(u) end
       if fp then fps[#fps + 1] = {rbucketKey(fp, s.L, s.p), umember(fp, seq)} end
     end
   end
@@ -166,4 +180,5 @@ for ck, c in pairs(chunks) do
   end
 end
 postWrite(post, postCounts, false)
+if removed > 0 then audit(auditNumbers(removed, lastRemoved)) end
 return removed

@@ -133,8 +133,9 @@ do
       if not seen[seq] then
         seen[seq] = true
         local d, rec = entryAt(seq)
-        if d and #rec > 18 and not prefixed(d) then
-          local kind, u = string.byte(rec, 18), string.sub(rec, 19)
+        local part = d and uuidPart(rec) or ''
+        if #part > 1 and not prefixed(d) then
+          local kind, u = string.byte(part, 1), string.sub(part, 2)
           local hit = ((kind == 1 or kind == 2) and u == uuid and uuid ~= '') or (kind == 0 and string.lower(u) == text)
           local ti, bi, ui = recIndexes(rec)
           if hit and not (dictMatch(ti) or dictMatch(bi) or dictMatch(ui)) then umatch[#umatch + 1] = {seq, d, rec} end

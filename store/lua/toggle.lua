@@ -8,15 +8,22 @@
 -- ARGV[2] an epoch for the org's data, used if the org has none yet
 -- ARGV[3] "" to start a switch; else the generation a previous call returned
 -- ARGV[4] the first bucket to stamp
+-- and the audit log's four (lib_audit.lua): the event goes with the call that writes the
+-- meta hash's switch (the first when switching off, the last when switching on).
 -- Reply: {generation, next}: call again with them until next is 0; {-1, 0} when a later
 -- switch has started (it stamps every bucket itself).
 local s, err = state()
 if not s then return redis.error_reply(err) end
+local aerr = auditReady()
+if aerr then return redis.error_reply(aerr) end
 create(s, ARGV[2])
 local gen
 if ARGV[3] == '' then
   gen = redis.call('HINCRBY', META, 'tg', 1)
-  if ARGV[1] == '0' then redis.call('HSET', META, 'enabled', '0') end
+  if ARGV[1] == '0' then
+    redis.call('HSET', META, 'enabled', '0')
+    audit()
+  end
 else
   gen = tonumber(redis.call('HGET', META, 'tg'))
   if gen ~= tonumber(ARGV[3]) then return {-1, 0} end
@@ -30,6 +37,9 @@ for b = from, to - 1 do
 end
 if to >= count then
   to = 0
-  if ARGV[1] ~= '0' then redis.call('HSET', META, 'enabled', ARGV[1]) end
+  if ARGV[1] ~= '0' then
+    redis.call('HSET', META, 'enabled', ARGV[1])
+    audit()
+  end
 end
 return {gen, to}
