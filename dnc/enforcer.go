@@ -15,6 +15,7 @@ type Reason string
 
 const (
 	ReasonListed        Reason = "listed"         // enabled, and the number is on the org's list: skip
+	ReasonRule          Reason = "rule"           // enabled, the number is not listed, and one of the org's rules matches it: skip
 	ReasonNotListed     Reason = "not_listed"     // enabled, and the number is not on the list: dial
 	ReasonDisabled      Reason = "disabled"       // DNC is switched off for the org: dial
 	ReasonInvalidNumber Reason = "invalid_number" // the number is not a valid phone number: skip
@@ -28,6 +29,7 @@ type Decision struct {
 	Reason Reason // why
 	Number string // the number in E.164, or "" when it could not be normalized
 	Entry  *Entry // for ReasonListed from Check: the entry that matched (the number alone if its stored metadata is unreadable); else nil
+	Rule   string // for ReasonRule, and ReasonListed when a rule matches too: the longest of the org's rules that the number begins with ("+1201"); else ""
 }
 
 // Entry is one listed number and what is known of it.
@@ -38,10 +40,11 @@ type Entry struct {
 	BatchID     string    // the campaign or batch the opt-out came from; may be empty
 	RequestUUID string    // the call or request that produced the opt-out; may be empty
 	CreatedAt   time.Time // when it was listed, to the millisecond, UTC
+	ExpiresAt   time.Time // when it stops blocking, by the Redis server's clock, to the second, UTC; zero: never
 }
 
 func fromStore(e store.Entry) Entry {
-	return Entry{ID: e.ID, Number: e.Number, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: e.CreatedAt}
+	return Entry{ID: e.ID, Number: e.Number, Type: e.Type, BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt}
 }
 
 // Observer is told of every decision, for metrics and logs. Its method must be safe for
@@ -76,7 +79,8 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidArgument)
 	}
-	cfg := config{region: "US", prefix: store.DefaultPrefix, defaultEnabled: true, now: time.Now}
+	cfg := config{region: "US", prefix: store.DefaultPrefix, defaultEnabled: true, now: time.Now,
+		minRetention: map[string]time.Duration{"customer_request": DefaultRetention}, auditAge: store.DefaultAuditRetention}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -100,6 +104,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Enforcer, error) {
 	if cfg.replicas > 0 {
 		st.SetReplicas(cfg.replicas, cfg.replicaTimeout)
 	}
+	st.SetAudit(cfg.auditAge, cfg.auditMaxLen)
 	return &Enforcer{st: st, cfg: cfg, heal: newHealer(rdb)}, nil
 }
 
@@ -110,6 +115,9 @@ func (e *Enforcer) Region() string { return e.cfg.region }
 // (ErrInvalidOrg, or ErrUnavailable wrapping the cause) and the switch is unchanged.
 func (e *Enforcer) SetEnabled(ctx context.Context, org string, enabled bool) error {
 	if err := validOrg(org); err != nil {
+		return err
+	}
+	if err := validActor(ctx); err != nil {
 		return err
 	}
 	if err := e.st.SetEnabled(ctx, org, enabled); err != nil {
@@ -139,8 +147,10 @@ func (e *Enforcer) Enabled(ctx context.Context, org string) (bool, error) {
 //     Redis is not touched.
 //   - org is not a valid org id: true and ErrInvalidOrg.
 //   - DNC is switched off for org: false, nil.
-//   - DNC is on and number is listed for org: true, nil.
-//   - DNC is on and number is not listed: false, nil.
+//   - DNC is on and number is listed for org (and its entry has not expired by the
+//     Redis server's clock): true, nil.
+//   - DNC is on, number is not listed, and one of org's rules matches it: true, nil.
+//   - DNC is on, number is not listed, and no rule matches it: false, nil.
 //   - Redis fails or ctx ends: true and ErrUnavailable wrapping the cause (false and the
 //     error under WithFailOpen).
 func (e *Enforcer) ShouldSkip(ctx context.Context, org, number string) (bool, error) {
@@ -149,8 +159,8 @@ func (e *Enforcer) ShouldSkip(ctx context.Context, org, number string) (bool, er
 }
 
 // Check decides whether org may dial number now and says why; see ShouldSkip for the
-// rules. It normalizes number in the default region, then reads the org's switch and
-// list in one Redis round trip.
+// rules. It normalizes number in the default region, then reads the org's switch, list,
+// rules and the server's clock in one Redis round trip (one pipeline).
 func (e *Enforcer) Check(ctx context.Context, org, number string) (Decision, error) {
 	if e.cfg.observer == nil {
 		return e.check(ctx, org, number)
@@ -172,21 +182,33 @@ func (e *Enforcer) check(ctx context.Context, org, number string) (Decision, err
 	if err := ctx.Err(); err != nil {
 		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
-	state, entry, epoch, err := e.st.CheckEpoch(ctx, org, n, e.cfg.defaultEnabled)
+	r, err := e.st.Lookup(ctx, org, n, e.cfg.defaultEnabled)
 	if err != nil {
 		return e.unavailable(n), unavailable(ctx, "check", err)
 	}
-	if err := e.epochs.observe(org, epoch); err != nil {
+	if err := e.epochs.observe(org, r.Epoch); err != nil {
 		return Decision{Skip: true, Reason: ReasonUnavailable, Number: n}, err
 	}
-	switch state {
+	d := decide(n, r.State, r.Rule)
+	if d.Reason == ReasonListed {
+		listed := fromStore(r.Entry) // a copy, so that only this branch allocates
+		d.Entry = &listed
+	}
+	return d, nil
+}
+
+// decide is the one mapping of the store's answer for a number to a Decision, for
+// Check and CheckMany alike.
+func decide(number string, st store.State, rule string) Decision {
+	switch st {
 	case store.Disabled:
-		return Decision{Reason: ReasonDisabled, Number: n}, nil
+		return Decision{Reason: ReasonDisabled, Number: number}
 	case store.NotListed:
-		return Decision{Reason: ReasonNotListed, Number: n}, nil
+		return Decision{Reason: ReasonNotListed, Number: number}
+	case store.Ruled:
+		return Decision{Skip: true, Reason: ReasonRule, Number: number, Rule: rule}
 	default:
-		listed := fromStore(entry) // a copy, so that only this branch allocates
-		return Decision{Skip: true, Reason: ReasonListed, Number: n, Entry: &listed}, nil
+		return Decision{Skip: true, Reason: ReasonListed, Number: number, Rule: rule}
 	}
 }
 
@@ -277,22 +299,29 @@ func (e *Enforcer) checkMany(ctx context.Context, org, region string, numbers []
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	enabled, listed, epoch, err := e.st.CheckManyEpoch(ctx, org, valid, e.cfg.defaultEnabled)
+	r, err := e.st.LookupMany(ctx, org, valid, e.cfg.defaultEnabled)
 	if err != nil {
 		return fail(err)
 	}
-	if err := e.epochs.observe(org, epoch); err != nil {
+	if err := e.epochs.observe(org, r.Epoch); err != nil {
 		return failLost(err)
 	}
 	for j, i := range at {
-		switch {
-		case !enabled:
-			ds[i].Reason = ReasonDisabled
-		case listed[j]:
-			ds[i].Skip, ds[i].Reason = true, ReasonListed
-		default:
-			ds[i].Reason = ReasonNotListed
+		st, rule := store.Disabled, ""
+		if r.Enabled {
+			if r.Rule != nil {
+				rule = r.Rule[j]
+			}
+			switch {
+			case r.Listed[j]:
+				st = store.Listed
+			case rule != "":
+				st = store.Ruled
+			default:
+				st = store.NotListed
+			}
 		}
+		ds[i] = decide(ds[i].Number, st, rule)
 	}
 	return ds, firstErr
 }

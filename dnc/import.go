@@ -32,7 +32,8 @@ type ImportOptions struct {
 	// the Enforcer's default region. Rows of the FTC layout are always read as US.
 	Region string
 	// Meta is the metadata of rows whose file has no type, batchId or requestUUID
-	// column, or an empty cell there.
+	// column, or an empty cell there. Its ExpiresAt applies to every row added; a row
+	// whose type has a minimum retention longer than that is a bad row.
 	Meta Meta
 	// Delete removes the file's numbers instead of listing them. A column named action
 	// ("add" or "delete", any case; empty: as Delete says) decides row by row.
@@ -106,12 +107,25 @@ func (e *Enforcer) Import(ctx context.Context, org string, r io.Reader, o Import
 	if err := o.Meta.Validate(); err != nil {
 		return rep, err
 	}
+	if err := validActor(ctx); err != nil {
+		return rep, err
+	}
+	if err := e.checkExpiry(o.Meta, e.cfg.now()); err != nil {
+		return rep, err
+	}
+	ctx = store.WithAction(ctx, ActionImport)
 	rd, region, err := e.openFile(r, o.Column, o.Region, &o.Chunk, &o.MaxRowErrors)
 	if err != nil {
 		return rep, err
 	}
 	im := importer{e: e, org: org, rep: &rep, maxErrs: o.MaxRowErrors}
-	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (importRow, error) { return parseImportRow(row, region, o) })
+	chunks, stop := readChunks(rd, o.Chunk, func(row rows.Row) (importRow, error) {
+		r, err := parseImportRow(row, region, o)
+		if err == nil && !r.del {
+			err = e.checkExpiry(r.meta, e.cfg.now()) // the row's type may have a minimum retention
+		}
+		return r, err
+	})
 	defer stop()
 	for {
 		c, ok, err := nextChunk(ctx, chunks)
@@ -186,7 +200,7 @@ func parseImportRow(row rows.Row, region string, o ImportOptions) (importRow, er
 	if err != nil {
 		return importRow{}, &NumberError{Input: row.Number, Err: err}
 	}
-	m := Meta{Type: cmp.Or(row.Type, o.Meta.Type), BatchID: cmp.Or(row.BatchID, o.Meta.BatchID), RequestUUID: cmp.Or(row.RequestUUID, o.Meta.RequestUUID)}
+	m := Meta{Type: cmp.Or(row.Type, o.Meta.Type), BatchID: cmp.Or(row.BatchID, o.Meta.BatchID), RequestUUID: cmp.Or(row.RequestUUID, o.Meta.RequestUUID), ExpiresAt: o.Meta.ExpiresAt}
 	if err := m.Validate(); err != nil {
 		return importRow{}, err
 	}
@@ -358,7 +372,7 @@ func (im *importer) apply(ctx context.Context, rs []importRow) error {
 			dels = append(dels, r.number)
 		} else {
 			pending[r.number] = slot{i: len(adds)}
-			adds = append(adds, store.Entry{Number: r.number, Type: r.meta.Type, BatchID: r.meta.BatchID, RequestUUID: r.meta.RequestUUID})
+			adds = append(adds, store.Entry{Number: r.number, Type: r.meta.Type, BatchID: r.meta.BatchID, RequestUUID: r.meta.RequestUUID, ExpiresAt: r.meta.ExpiresAt})
 			repeats = append(repeats, 0)
 		}
 	}

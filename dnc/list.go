@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dncguard/dncguard/phone"
@@ -19,6 +20,10 @@ type Meta struct {
 	Type        string // classification, e.g. "customer_request", "complaint"
 	BatchID     string // the campaign or batch the opt-out came from
 	RequestUUID string // the call or request that produced the opt-out
+	// ExpiresAt is when the entry stops blocking (rounded up to the second), judged by
+	// the Redis server's clock; zero: never. It may not come sooner after the entry's
+	// creation than the minimum retention of its type (WithMinRetention).
+	ExpiresAt time.Time
 }
 
 // Validate returns nil if m may be stored, else an error wrapping ErrInvalidArgument
@@ -95,6 +100,9 @@ func (e *Enforcer) Add(ctx context.Context, org string, numbers ...string) (adde
 	if err := validOrg(org); err != nil {
 		return 0, err
 	}
+	if err := validActor(ctx); err != nil {
+		return 0, err
+	}
 	ns, err := e.normalizeAll(numbers)
 	if err != nil || len(ns) == 0 {
 		return 0, err
@@ -116,8 +124,10 @@ func (e *Enforcer) Add(ctx context.Context, org string, numbers ...string) (adde
 }
 
 // AddEntry lists one number for org with its metadata and returns the new entry. If the
-// number is already listed (in any format) it returns ErrExists and changes nothing.
-// Number and metadata are written together, atomically, or not at all.
+// number is already listed (in any format) it returns ErrExists and changes nothing,
+// but for one thing: adding a number again never shortens its entry's life, so a later
+// ExpiresAt (or none) replaces the entry's. Number, metadata and the audit event are
+// written together, atomically, or not at all.
 func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) (Entry, error) {
 	if err := validOrg(org); err != nil {
 		return Entry{}, err
@@ -129,8 +139,14 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 	if err := meta.Validate(); err != nil {
 		return Entry{}, err
 	}
+	if err := validActor(ctx); err != nil {
+		return Entry{}, err
+	}
 	now := e.cfg.now()
-	in := store.Entry{Number: n, Type: meta.Type, BatchID: meta.BatchID, RequestUUID: meta.RequestUUID}
+	if err := e.checkExpiry(meta, now); err != nil {
+		return Entry{}, err
+	}
+	in := store.Entry{Number: n, Type: meta.Type, BatchID: meta.BatchID, RequestUUID: meta.RequestUUID, ExpiresAt: meta.ExpiresAt}
 	entries := []store.Entry{in}
 	flags, err := e.st.Add(ctx, org, entries, now)
 	if err != nil && !(errors.Is(err, store.ErrNotReplicated) && len(flags) == 1) {
@@ -150,6 +166,9 @@ func (e *Enforcer) AddEntry(ctx context.Context, org, number string, meta Meta) 
 // chunks of 32.
 func (e *Enforcer) Remove(ctx context.Context, org string, numbers ...string) (removed int, err error) {
 	if err := validOrg(org); err != nil {
+		return 0, err
+	}
+	if err := validActor(ctx); err != nil {
 		return 0, err
 	}
 	ns, err := e.normalizeAll(numbers)
@@ -226,6 +245,9 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 	if !store.ValidID(id) {
 		return "", fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
+	if err := validActor(ctx); err != nil {
+		return "", err
+	}
 	n, ok, err := e.st.DeleteByID(ctx, org, id)
 	if err != nil && !(errors.Is(err, store.ErrNotReplicated) && ok) {
 		return "", unavailable(ctx, "delete by id", err)
@@ -237,6 +259,22 @@ func (e *Enforcer) DeleteByID(ctx context.Context, org, id string) (string, erro
 		return n, unavailable(ctx, "delete by id", err) // ErrNotReplicated: it is deleted
 	}
 	return n, nil
+}
+
+// checkExpiry refuses an expiry the layout cannot hold (before 1970 or after 2106), or
+// one sooner after now, the entry's creation, than its type's minimum retention.
+func (e *Enforcer) checkExpiry(m Meta, now time.Time) error {
+	if m.ExpiresAt.IsZero() {
+		return nil
+	}
+	if m.ExpiresAt.Unix() < 1 || m.ExpiresAt.Unix() >= 1<<32-1 {
+		return fmt.Errorf("%w: expiresAt %v: want a time from 1970 to 2106", ErrInvalidArgument, m.ExpiresAt)
+	}
+	if floor := e.cfg.minRetention[strings.ToLower(m.Type)]; floor > 0 && m.ExpiresAt.Before(now.Add(floor)) {
+		return fmt.Errorf("%w: expiresAt %s is sooner than the %v an entry of type %q must be kept (WithMinRetention)",
+			ErrInvalidArgument, m.ExpiresAt.UTC().Format(time.RFC3339), floor, m.Type)
+	}
+	return nil
 }
 
 func found(ctx context.Context, got Entry, ok bool, err error, op string) (Entry, error) {

@@ -2,6 +2,7 @@ package dnc
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dncguard/dncguard/store"
@@ -23,6 +24,43 @@ type config struct {
 	replicaTimeout time.Duration
 
 	requirePersistence bool
+
+	minRetention map[string]time.Duration // by lower-case type; see WithMinRetention
+	auditAge     time.Duration
+	auditMaxLen  int64
+}
+
+// DefaultRetention is the shortest life an entry of type "customer_request" may be
+// given unless WithMinRetention says otherwise: 5 years, as 47 CFR 64.1200(d)(6) asks of
+// a company-specific do-not-call request.
+const DefaultRetention = 5 * 365 * 24 * time.Hour
+
+// WithMinRetention sets the shortest life, from its creation, that an entry of type typ
+// (compared without regard to case) may be given by Meta.ExpiresAt: an expiry sooner
+// is refused with ErrInvalidArgument. d = 0 allows any expiry for the type. Default:
+// DefaultRetention for "customer_request", none for other types.
+func WithMinRetention(typ string, d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: retention %v for type %q", ErrInvalidArgument, d, typ)
+		}
+		c.minRetention[strings.ToLower(typ)] = d
+		return nil
+	}
+}
+
+// WithAuditRetention sets how long the audit log keeps events (0: no bound by age;
+// default 5 years) and how many it keeps at most (0, the default: no bound). Trimming
+// happens as events are written, a block of about 100 events at a time, so a few
+// events past either bound may remain.
+func WithAuditRetention(age time.Duration, maxEvents int64) Option {
+	return func(c *config) error {
+		if age < 0 || maxEvents < 0 {
+			return fmt.Errorf("%w: audit retention %v, %d events", ErrInvalidArgument, age, maxEvents)
+		}
+		c.auditAge, c.auditMaxLen = age, maxEvents
+		return nil
+	}
 }
 
 // WithDefaultRegion sets the region (ISO 3166-1 alpha-2, any case) whose national format
@@ -65,7 +103,8 @@ func WithObserver(o Observer) Option {
 }
 
 // WithClock sets the clock that stamps new entries' CreatedAt. Default time.Now; nil is
-// an error.
+// an error. Whether an entry has expired is judged by the Redis server's clock, never
+// by this one.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {

@@ -70,6 +70,10 @@ func runSuite(t *testing.T, b backend) {
 		{"ExportRoundTrip", testExportRoundTrip},
 		{"Scrub", testScrub},
 		{"ScrubFailure", testScrubFailure},
+		{"Rules", testRules},
+		{"RulesIsolation", testRulesIsolation},
+		{"Expiry", testExpiry},
+		{"Audit", testAudit},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b.client) })
 	}

@@ -1,0 +1,126 @@
+package dnc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/dncguard/dncguard/internal/clip"
+	"github.com/dncguard/dncguard/phone"
+	"github.com/dncguard/dncguard/store"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// MaxRules is the most rules one org may have (AddRule refuses more with
+// ErrInvalidArgument). A check costs the same with one rule or MaxRules.
+const MaxRules = store.MaxRules
+
+// AddRule adds a rule to org's list: every number that begins with prefix is blocked
+// as if listed (Decision.Reason ReasonRule, Decision.Rule the rule), by Check,
+// ShouldSkip and CheckMany alike. prefix is E.164 digits, whole or leading: "+1201",
+// "+44 20" (spaces, dashes, dots and parentheses are ignored), and it must begin with
+// a country calling code. Without "+" it is read in the default region: the national
+// prefix, if written, is dropped and the country code put in front, so that in region
+// US "201" and "1 201" read as "+1201", and in GB "020" as "+4420". Adding a rule the
+// org has is not an error. The rule and its audit event are written together.
+func (e *Enforcer) AddRule(ctx context.Context, org, prefix string) error {
+	return e.changeRule(ctx, org, prefix, true)
+}
+
+// RemoveRule removes a rule (written as for AddRule) from org's list. Removing a rule
+// the org does not have is not an error.
+func (e *Enforcer) RemoveRule(ctx context.Context, org, prefix string) error {
+	return e.changeRule(ctx, org, prefix, false)
+}
+
+func (e *Enforcer) changeRule(ctx context.Context, org, prefix string, add bool) error {
+	if err := validOrg(org); err != nil {
+		return err
+	}
+	if err := validActor(ctx); err != nil {
+		return err
+	}
+	rule, err := ParseRule(prefix, e.cfg.region)
+	if err != nil {
+		return err
+	}
+	if add {
+		_, err = e.st.AddRule(ctx, org, rule)
+	} else {
+		_, err = e.st.RemoveRule(ctx, org, rule)
+	}
+	if errors.Is(err, store.ErrTooManyRules) {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if err != nil {
+		return unavailable(ctx, "rule", err)
+	}
+	return nil
+}
+
+// Rules returns org's rules, "+" and digits each, sorted.
+func (e *Enforcer) Rules(ctx context.Context, org string) ([]string, error) {
+	if err := validOrg(org); err != nil {
+		return nil, err
+	}
+	rules, err := e.st.Rules(ctx, org)
+	if err != nil {
+		return nil, unavailable(ctx, "rules", err)
+	}
+	return rules, nil
+}
+
+// ParseRule returns prefix as a rule, "+" and digits, reading a prefix without "+" in
+// region (see AddRule), or an error wrapping ErrInvalidArgument that says why.
+func ParseRule(prefix, region string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: rule %s: %s", ErrInvalidArgument, clip.Quote(prefix), why)
+	}
+	s := strings.TrimSpace(prefix)
+	plus := strings.HasPrefix(s, "+")
+	if plus {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+		default:
+			return bad("want digits, with an optional leading \"+\"")
+		}
+	}
+	d := b.String()
+	if d == "" {
+		return bad("no digits")
+	}
+	if !plus {
+		cc := phone.CountryCode(region)
+		if cc == "" {
+			return bad("region " + region + " has no country code")
+		}
+		if np := phone.NationalPrefix(region); np != "" && len(d) > len(np) && strings.HasPrefix(d, np) {
+			d = d[len(np):]
+		}
+		d = cc + d
+	}
+	if d[0] == '0' {
+		return bad("a country code does not begin with 0")
+	}
+	if len(d) > 15 {
+		return bad("longer than an E.164 number (15 digits)")
+	}
+	for n := 1; n <= 3; n++ {
+		if n > len(d) {
+			break
+		}
+		cc, _ := strconv.Atoi(d[:n])
+		if phonenumbers.GetRegionCodeForCountryCode(cc) != phonenumbers.UNKNOWN_REGION {
+			return "+" + d, nil
+		}
+	}
+	return bad("does not begin with a country calling code")
+}
