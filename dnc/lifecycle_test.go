@@ -21,6 +21,7 @@ func testRules(t *testing.T, rdb redis.UniversalClient) {
 	if _, err := e.Add(ctx, o, "+12015550100"); err != nil {
 		t.Fatal(err)
 	}
+	mustSkip(t, e, o, "(201) 555-0199", false) // e learns that the org has no rules
 	// "201" in region US, and "+1 201 55", are rules; a listed number a rule matches too
 	// says listed, with the rule.
 	for _, p := range []string{"201", "+1 201 55", "+44 20"} {
@@ -31,16 +32,38 @@ func testRules(t *testing.T, rdb redis.UniversalClient) {
 	if err := e.AddRule(ctx, o, "1 (201)"); err != nil { // the same rule again: no error
 		t.Fatal(err)
 	}
+	if err := e.AddRules(ctx, o, []string{"+1 415 9", "bad"}); !errors.Is(err, dnc.ErrInvalidArgument) {
+		t.Fatalf("AddRules with a bad prefix = %v; want ErrInvalidArgument", err)
+	}
 	rules, err := e.Rules(ctx, o)
 	if want := []string{"+1201", "+120155", "+4420"}; err != nil || !slices.Equal(rules, want) {
 		t.Fatalf("Rules = %v, %v; want %v", rules, err, want)
 	}
-	mustSkip(t, e, o, "+12015550100", true) // warms the scripts
+	// e's next check finds a rules version new to it in the bucket's stamp: it reads the
+	// rules, once (the first time also loading the script that reads them)
+	if d, err := e.Check(ctx, o, "(201) 555-0199"); d.Reason != dnc.ReasonRule || err != nil {
+		t.Fatalf("Check after the first rule = %+v, %v", d, err)
+	}
+	other := newEnforcer(t, rdb) // another process changes the rules: e reads them again
+	if err := other.AddRule(ctx, o, "+1 212 9"); err != nil {
+		t.Fatal(err)
+	}
+	before := cnt.trips.Load()
+	if d, err := e.Check(ctx, o, "(212) 955-0100"); d.Reason != dnc.ReasonRule || err != nil {
+		t.Fatalf("Check after another process's rule = %+v, %v", d, err)
+	}
+	if got := cnt.trips.Load() - before; got != 2 {
+		t.Errorf("the first check after a change of the rules made %d round trips; want 2", got)
+	}
+	if err := other.RemoveRule(ctx, o, "+12129"); err != nil {
+		t.Fatal(err)
+	}
+	mustSkip(t, e, o, "(212) 955-0100", false)
 	for _, c := range []struct {
 		number string
 		reason dnc.Reason
 		rule   string
-	}{
+	}{ // each one round trip: the rules are known
 		{"(201) 555-0100", dnc.ReasonListed, "+120155"},
 		{"(201) 555-0199", dnc.ReasonRule, "+120155"},
 		{"(201) 777-0199", dnc.ReasonRule, "+1201"},
@@ -48,7 +71,7 @@ func testRules(t *testing.T, rdb redis.UniversalClient) {
 		{"+44 161 496 0000", dnc.ReasonNotListed, ""},
 		{"(212) 555-0100", dnc.ReasonNotListed, ""},
 	} {
-		before := cnt.trips.Load()
+		before = cnt.trips.Load()
 		d, err := e.Check(ctx, o, c.number)
 		if err != nil || d.Reason != c.reason || d.Rule != c.rule || d.Skip != (c.reason != dnc.ReasonNotListed) {
 			t.Errorf("Check(%q) = %+v, %v; want %s, rule %q", c.number, d, err, c.reason, c.rule)
@@ -94,13 +117,13 @@ func testRules(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal(err)
 	}
 	// Bad prefixes are refused and write nothing.
-	before := snapshot(t, rdb)
+	snap := snapshot(t, rdb)
 	for _, p := range []string{"", "+", "abc", "+0044", "+999", "+1234567890123456", "12a"} {
 		if err := e.AddRule(ctx, o, p); !errors.Is(err, dnc.ErrInvalidArgument) {
 			t.Errorf("AddRule(%q) = %v; want ErrInvalidArgument", p, err)
 		}
 	}
-	if snapshot(t, rdb) != before {
+	if snapshot(t, rdb) != snap {
 		t.Error("refused rules wrote to Redis")
 	}
 }

@@ -71,12 +71,26 @@ func parseDepth(depth string) (uint, bool) {
 
 // bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for
 // every call.
-// readStamp splits a bucket's stamp ("<switch>:<epoch>") and says whether DNC is on:
-// the switch is "0" (off), "-" (never set: def) or anything else (on: a value the
-// store did not write never switches DNC off).
+// readStamp splits a bucket's stamp ("<switch>[r<rules version>]:<epoch>") and says
+// whether DNC is on: the switch is "0" (off), "-" (never set: def) or anything else (on:
+// a value the store did not write never switches DNC off).
 func readStamp(stamp string, def bool) (on bool, epoch string, ok bool) {
 	sw, epoch, ok := strings.Cut(stamp, ":")
+	if len(sw) > 1 {
+		sw = sw[:1]
+	}
 	return !(sw == "0" || (sw == "-" && !def)), epoch, ok
+}
+
+// stampRules returns the rules version a bucket's stamp names: 0 when the org has never
+// had rules; ok false when the version is not a number.
+func stampRules(stamp string) (uint64, bool) {
+	if len(stamp) < 2 || stamp[1] != 'r' {
+		return 0, true
+	}
+	v, _, _ := strings.Cut(stamp[2:], ":")
+	rv, err := strconv.ParseUint(v, 10, 64)
+	return rv, err == nil && rv > 0
 }
 
 func bucketKey(prefix, org string, b uint64) string {
@@ -102,6 +116,8 @@ func newEpoch() string {
 // bounded: when full it is emptied.
 type caches struct {
 	mu    sync.RWMutex
+	asks  map[string]asks     // whether a check of the org asks for the server's clock
+	rules map[string]orgRules // the org's rules of the version its buckets last named
 	sizes map[string]tableSize
 	bare  map[string]time.Time
 	dict  map[dictKey]string
@@ -115,7 +131,51 @@ type dictKey struct {
 const cacheMax = 1 << 16
 
 func newCaches() caches {
-	return caches{sizes: map[string]tableSize{}, bare: map[string]time.Time{}, dict: map[dictKey]string{}}
+	return caches{asks: map[string]asks{}, rules: map[string]orgRules{}, sizes: map[string]tableSize{}, bare: map[string]time.Time{}, dict: map[dictKey]string{}}
+}
+
+// asks says what a check of an org sends with its bucket's HMGET: the server's clock,
+// once a check met an entry of the org that expires (a check that finds it needed the
+// clock asks again, once).
+type asks struct{ clock bool }
+
+// orgRules are an org's rules of one version, of its data of one epoch.
+type orgRules struct {
+	epoch string
+	rv    uint64
+	set   ruleSet
+}
+
+func (c *caches) rulesOf(org string) orgRules {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rules[org]
+}
+
+func (c *caches) setRules(org string, r orgRules) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.rules) >= cacheMax {
+		clear(c.rules)
+	}
+	if old, ok := c.rules[org]; !ok || old.epoch != r.epoch || old.rv < r.rv {
+		c.rules[org] = r
+	}
+}
+
+func (c *caches) asksOf(org string) asks {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.asks[org]
+}
+
+func (c *caches) setAsks(org string, a asks) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.asks) >= cacheMax {
+		clear(c.asks)
+	}
+	c.asks[org] = a
 }
 
 func (c *caches) size(org string) tableSize {

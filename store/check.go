@@ -38,83 +38,150 @@ type Result struct {
 	Epoch string // the epoch of the org's data (CheckEpoch)
 }
 
-// Lookup is Check with all it learns. The round trip is one pipeline to the node that
-// holds the org: HMGET of the bucket that the org's bucket table, as this Store last
-// saw it, names for the number (it answers with the number's record, the bucket's own
-// depth, and its stamp: the org's switch and data epoch), SMISMEMBER of the number's
-// prefixes in the org's rules, and the server's clock (TIME; on Redis Cluster and Ring,
-// which send a command without a key to a node of their choosing, a read-only script
-// on the org's node). When the depth shows that the table has grown past what this
-// Store saw, or the bucket does not exist, the check asks again with a read-only script
-// that reads the table's size first (check.lua), and remembers the size. A listed
-// entry's type and batch texts come from a cache of the org's dictionary, keyed by the
-// epoch; a text not yet cached costs one more read.
+// Lookup is Check with all it learns. The round trip is one HMGET of the bucket that
+// the org's bucket table, as this Store last saw it, names for the number: it answers
+// with the number's record, the bucket's own depth, and its stamp (the org's switch, the
+// version of its rules, and its data epoch). The number is matched against the org's
+// rules of that version, which this Store keeps (it reads them when the version is new
+// to it: one more round trip, once per change of the org's rules). Once a check has met
+// an entry of the org that expires, the org's checks send the server's clock with the
+// HMGET, in one pipeline (TIME; on Redis Cluster and Ring, which send a command without
+// a key to a node of their choosing, a read-only script on the org's node); the check
+// that met it asks again, once. When the depth shows that the table has grown past
+// what this Store saw, or the bucket does not exist, the check asks again with a
+// read-only script that reads the table's size first (check.lua), and remembers the
+// size. A listed entry's type and batch texts come from a cache of the org's
+// dictionary, keyed by the epoch; a text not yet cached costs one more read.
 func (s *Store) Lookup(ctx context.Context, org, number string, defaultEnabled bool) (Result, error) {
 	d, err := digits(number)
 	if err != nil {
 		return Result{State: Listed}, err
 	}
+	a := s.c.asksOf(org)
+	r, more, err := s.lookup(ctx, org, d, number, defaultEnabled, a)
+	if more != a && err == nil {
+		s.c.setAsks(org, more)
+		if more.clock && !a.clock {
+			r, _, err = s.lookup(ctx, org, d, number, defaultEnabled, more)
+		}
+	}
+	return r, err
+}
+
+// lookup is one try of Lookup, asking for what a says; it returns what the org needs
+// asked (which, when more than a, makes its answer void).
+func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnabled bool, a asks) (Result, asks, error) {
 	h := hashDigits(d)
 	size := s.c.size(org)
-	var pre [15]string
-	pipe := s.rdb.Pipeline()
+	var tm redis.Cmder
 	hm := redis.NewSliceCmd(ctx, "hmget", bucketKey(s.prefix, org, size.bucket(h)), d, "~d", "~e")
-	rl := s.ruleCmd(ctx, org, d, &pre)
-	tm := s.timeCmd(ctx, org)
-	_ = pipe.Process(ctx, hm)
-	_ = pipe.Process(ctx, rl)
-	_ = pipe.Process(ctx, tm)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		if redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") && hm.Err() == nil && rl.Err() == nil {
-			return s.checkSlow(ctx, org, d, defaultEnabled) // the clock script is not loaded: this loads it
-		}
-		return Result{State: Listed}, err
+	if !a.clock {
+		_ = s.rdb.Process(ctx, hm)
+	} else {
+		pipe := s.rdb.Pipeline()
+		_ = pipe.Process(ctx, hm)
+		tm = s.timeCmd(ctx, org)
+		_ = pipe.Process(ctx, tm)
+		_, _ = pipe.Exec(ctx)
+	}
+	if err := hm.Err(); err != nil {
+		return Result{State: Listed}, a, err
+	}
+	if tm != nil && redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
+		r, err := s.checkSlow(ctx, org, d, defaultEnabled) // the clock script is not loaded: this loads it
+		return r, a, err
 	}
 	vals := hm.Val()
 	if len(vals) != 3 {
-		return Result{State: Listed}, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
-	}
-	rule := ruleOf(rl.Val(), &pre)
-	now, err := readTime(tm)
-	if err != nil {
-		return Result{State: Listed}, err
+		return Result{State: Listed}, a, fmt.Errorf("%w: check: %d values", ErrBadReply, len(vals))
 	}
 	depth, ok1 := vals[1].(string)
 	st, ok2 := vals[2].(string)
 	on, epoch, ok3 := readStamp(st, defaultEnabled)
 	if !ok1 || !ok2 || !ok3 || !size.home(h, depth) {
-		if vals[1] == nil && vals[2] == nil && s.c.empty(org) && rule == "" {
-			return Result{State: enabledState(defaultEnabled)}, nil // org has no data (see checkSlow)
+		if vals[1] == nil && vals[2] == nil && s.c.empty(org) {
+			return Result{State: enabledState(defaultEnabled)}, a, nil // org has no data (see checkSlow)
 		}
-		return s.checkSlow(ctx, org, d, defaultEnabled)
+		r, err := s.checkSlow(ctx, org, d, defaultEnabled)
+		return r, a, err
 	}
-	r := Result{Epoch: epoch, Rule: rule}
+	r := Result{Epoch: epoch}
 	if !on {
 		r.State = Disabled
-		return r, nil
+		return r, a, nil
+	}
+	rv, ok := stampRules(st)
+	if !ok {
+		return Result{State: Listed}, a, fmt.Errorf("%w: check: stamp %q", ErrBadReply, st)
+	}
+	if rv > 0 {
+		rules, err := s.rulesAt(ctx, org, epoch, rv)
+		if err != nil {
+			return Result{State: Listed}, a, err
+		}
+		r.Rule = rules.match(d, digitsValue(d))
 	}
 	if vals[0] == nil {
-		r.State = notListed(rule)
-		return r, nil
+		r.State = notListed(r.Rule)
+		return r, a, nil
 	}
 	rec, ok := vals[0].(string)
 	if !ok {
 		r.State, r.Entry = Listed, Entry{Number: number}
-		return r, fmt.Errorf("%w: check: record %T", ErrBadReply, vals[0])
+		return r, a, fmt.Errorf("%w: check: record %T", ErrBadReply, vals[0])
 	}
-	if x, ok := recordExpiry(rec); ok && float64(x) <= now {
-		r.State = notListed(rule) // expired
-		return r, nil
+	if x, ok := recordExpiry(rec); ok {
+		if tm == nil {
+			return Result{State: Listed}, asks{clock: true}, nil // asked again, with the clock
+		}
+		now, err := readTime(tm)
+		if err != nil {
+			return Result{State: Listed}, a, err
+		}
+		if float64(x) <= now {
+			r.State = notListed(r.Rule) // expired
+			return r, a, nil
+		}
 	}
 	r.State, r.Entry = Listed, Entry{Number: number}
 	dict, err := s.texts(ctx, org, epoch, rec)
 	if err != nil {
-		return r, err
+		return r, a, err
 	}
 	if r.Entry, err = decodeRecord(keyOf(org), d, rec, dict); err != nil {
 		r.Entry = Entry{Number: number}
 	}
-	return r, err
+	return r, a, err
+}
+
+// rulesAt returns org's rules of version rv (or a later one), from the cache or, when
+// it holds an older version, read with their version in one read-only script.
+func (s *Store) rulesAt(ctx context.Context, org, epoch string, rv uint64) (ruleSet, error) {
+	if c := s.c.rulesOf(org); c.epoch == epoch && c.rv >= rv {
+		return c.set, nil
+	}
+	reply, err := s.runRO(ctx, rulesGetScript, org).Slice()
+	if err != nil {
+		return ruleSet{}, scriptErr(err)
+	}
+	got, ok := reply[0].(int64)
+	if !ok || uint64(got) < rv {
+		return ruleSet{}, fmt.Errorf("%w: rules of version %v; a bucket names version %d", ErrBadReply, reply[0], rv)
+	}
+	ds := make([]string, 0, len(reply)-1)
+	for _, v := range reply[1:] {
+		d, ok := v.(string)
+		if !ok {
+			return ruleSet{}, fmt.Errorf("%w: rule %v", ErrBadReply, v)
+		}
+		ds = append(ds, d)
+	}
+	set, err := newRuleSet(ds)
+	if err != nil {
+		return ruleSet{}, err
+	}
+	s.c.setRules(org, orgRules{epoch: epoch, rv: uint64(got), set: set})
+	return set, nil
 }
 
 // notListed is the state of a number that is not listed (or whose entry expired), by
@@ -135,28 +202,6 @@ func enabledState(on bool) State {
 
 // rulesKey is the set of org's rules: the digits of each prefix.
 func rulesKey(prefix, org string) string { return Base(prefix, org) + "rules" }
-
-// ruleCmd is SMISMEMBER of the prefixes of the digits d (1 digit, 2 digits, ... all of
-// them, into pre) in the org's rules.
-func (s *Store) ruleCmd(ctx context.Context, org, d string, pre *[15]string) *redis.BoolSliceCmd {
-	args := make([]any, 2, 2+len(d))
-	args[0], args[1] = "smismember", rulesKey(s.prefix, org)
-	for i := 1; i <= len(d); i++ {
-		pre[i-1] = d[:i]
-		args = append(args, &pre[i-1])
-	}
-	return redis.NewBoolSliceCmd(ctx, args...)
-}
-
-// ruleOf returns the longest prefix that SMISMEMBER found, with "+", or "".
-func ruleOf(hits []bool, pre *[15]string) string {
-	for i := len(hits) - 1; i >= 0; i-- {
-		if hits[i] && i < len(pre) {
-			return "+" + pre[i]
-		}
-	}
-	return ""
-}
 
 // timeScript reads the server's clock on the node that holds the key it is given.
 var timeScript = redis.NewScript("return redis.call('TIME')")

@@ -14,7 +14,8 @@ import (
 //	<base>meta     hash   the org's state: "v" schema version (SchemaVersion), "enabled"
 //	                      "1"/"0" (absent: the Enforcer's default), "L" and "p" the bucket
 //	                      table's level and split pointer, "n" how many numbers are listed,
-//	                      "seq" the last sequence number given, "dict" the last dictionary index
+//	                      "seq" the last sequence number given, "dict" the last dictionary index,
+//	                      "rv" the version of the org's rules
 //	<base>b:<i>    hash   bucket i of the listed numbers: "<E.164 digits>" -> record
 //	<base>l:<j>    hash   block j of the listing log: "<seq mod 128>" -> "<E.164 digits>"
 //	<base>g:<k>    hash   group k of 128 log blocks: "<block mod 128>" -> its live entries
@@ -37,8 +38,8 @@ import (
 // and the org's rules and audit log:
 //
 //	<base>rules    set    the org's rules: the E.164 digits of each prefix that blocks the
-//	                      numbers beginning with it (rules.go); a check asks SMISMEMBER of the
-//	                      number's prefixes in the same pipeline as its bucket
+//	                      numbers beginning with it (rules.go); their version is the meta
+//	                      hash's "rv", which every bucket's stamp names ("1r<rv>:<epoch>")
 //	<base>audit    stream one event per change (audit.go): a action, u actor, d detail, its
 //	                      id the server's time; written by the same script as the change
 //

@@ -10,37 +10,72 @@ import (
 // whatever their count, so it costs the same with one rule or MaxRules.
 const MaxRules = 10_000
 
-// AddRule adds a rule to org: every number that begins with prefix ("+" and 1 to 15
-// digits, the first not 0) is blocked. It reports whether the rules changed; the
-// change and its audit event land together.
-func (s *Store) AddRule(ctx context.Context, org, prefix string) (bool, error) {
-	return s.rule(ctx, org, prefix, true)
+// AddRule adds rules to org: every number that begins with one of prefixes ("+" and 1
+// to 15 digits, the first not 0) is blocked. It returns how many were not there. The
+// rules and their audit events are written together, and the rules' version goes up;
+// then the version is written into every bucket's stamp, 500 buckets a script (so a
+// change of the rules costs about one script per 8,000 listed numbers), and checks see
+// the new rules bucket by bucket as the scripts run: when AddRule returns nil, every
+// check does. A walk cut short by a failure leaves buckets naming the old version; the
+// next change of the org's rules, or SetEnabled, writes them all.
+func (s *Store) AddRule(ctx context.Context, org string, prefixes ...string) (int, error) {
+	return s.changeRules(ctx, org, true, prefixes)
 }
 
-// RemoveRule removes a rule from org and reports whether it was there.
-func (s *Store) RemoveRule(ctx context.Context, org, prefix string) (bool, error) {
-	return s.rule(ctx, org, prefix, false)
+// RemoveRule removes rules from org and returns how many were there, as AddRule.
+func (s *Store) RemoveRule(ctx context.Context, org string, prefixes ...string) (int, error) {
+	return s.changeRules(ctx, org, false, prefixes)
 }
 
-func (s *Store) rule(ctx context.Context, org, prefix string, add bool) (bool, error) {
-	d, err := digits(prefix)
-	if err != nil {
-		return false, fmt.Errorf("%w: rule: %w", ErrInvalidArgument, err)
-	}
+func (s *Store) changeRules(ctx context.Context, org string, add bool, prefixes []string) (int, error) {
 	action := "rule_remove"
 	if add {
 		action = "rule_add"
 	}
-	args := s.audit(ctx, action, []any{flag(add), d, newEpoch(), MaxRules})
-	replies, err := s.pipeline(ctx, ruleScript, false, org, [][]any{args})
+	args := make([]any, 0, 3+len(prefixes)+auditArgs)
+	args = append(args, flag(add), MaxRules, newEpoch())
+	for _, p := range prefixes {
+		d, err := digits(p)
+		if err != nil {
+			return 0, fmt.Errorf("%w: rule: %w", ErrInvalidArgument, err)
+		}
+		args = append(args, d)
+	}
+	replies, err := s.pipeline(ctx, ruleScript, false, org, [][]any{s.audit(ctx, action, args)})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	n, ok := replies[0].(int64)
+	reply, ok := replies[0].([]any)
+	if !ok || len(reply) != 2 {
+		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, replies[0])
+	}
+	n, ok := reply[0].(int64)
 	if !ok {
-		return false, fmt.Errorf("%w: rule: %v", ErrBadReply, replies[0])
+		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, reply)
 	}
-	return n == 1, nil
+	if n == 0 {
+		return 0, nil
+	}
+	return int(n), s.stampRules(ctx, org)
+}
+
+// stampRules writes org's rules version into every bucket's stamp (rules_stamp.lua).
+func (s *Store) stampRules(ctx context.Context, org string) error {
+	from := int64(0)
+	for {
+		replies, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{from}})
+		if err != nil {
+			return err
+		}
+		next, ok := replies[0].(int64)
+		if !ok || next < 0 || (next != 0 && next <= from) {
+			return fmt.Errorf("%w: rules stamp: %v", ErrBadReply, replies[0])
+		}
+		if next == 0 {
+			return nil
+		}
+		from = next
+	}
 }
 
 // Rules returns org's rules, "+" and digits each, sorted.

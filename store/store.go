@@ -50,6 +50,8 @@ var (
 	addScript          = script("add.lua", "lib_counts.lua", "lib_index.lua", "lib_audit.lua")
 	removeScript       = script("remove.lua", "lib_counts.lua", "lib_index.lua", "lib_audit.lua")
 	ruleScript         = script("rule.lua", "lib_audit.lua")
+	rulesStampScript   = script("rules_stamp.lua")
+	rulesGetScript     = script("rules_get.lua")
 	expiredScript      = script("expired.lua")
 	getScript          = script("get.lua")
 	listScript         = script("list.lua", "lib_counts.lua")

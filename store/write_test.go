@@ -445,3 +445,66 @@ func TestForeignAuditKey(t *testing.T) {
 		}
 	})
 }
+
+// TestRulesStamped: a change of an org's rules raises their version and writes it into
+// every bucket's stamp; a check matches the number against the rules of the version
+// its bucket names, which a Store reads once per version. A switch of the org in the
+// middle of the walk leaves no bucket behind, and a Store that kept an older version's
+// rules learns the new ones.
+func TestRulesStamped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		const org = "stamped"
+		numbers := numgen.E164(43, 12000) // 750 buckets
+		if _, err := s.Add(ctx, org, plainEntries(numbers), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, err := s.Check(ctx, org, "+12015550123", true); st != NotListed || err != nil {
+			t.Fatalf("Check = %v, %v", st, err)
+		}
+		// The rule by hand, and one stamping script (500 buckets); then a switch off and
+		// on, which rewrites every stamp; then the rest of the walk.
+		if _, err := s.pipeline(ctx, ruleScript, false, org, [][]any{s.audit(ctx, "rule_add", []any{"1", MaxRules, newEpoch(), "1201"})}); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{0}})
+		if err != nil || reply[0].(int64) == 0 {
+			t.Fatalf("first stamping script = %v, %v; want a next bucket", reply, err)
+		}
+		if err := s.SetEnabled(ctx, org, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetEnabled(ctx, org, true); err != nil {
+			t.Fatal(err)
+		}
+		if reply, err = s.pipeline(ctx, rulesStampScript, false, org, [][]any{{reply[0]}}); err != nil || reply[0].(int64) != 0 {
+			t.Fatalf("second stamping script = %v, %v; want done", reply, err)
+		}
+		keys, err := b.rdb.Keys(ctx, redisEscape(Base(DefaultPrefix, org))+"b:*").Result()
+		if err != nil || len(keys) < 700 {
+			t.Fatal(len(keys), err)
+		}
+		for _, k := range keys {
+			if st, err := b.rdb.HGet(ctx, k, "~e").Result(); err != nil || !strings.HasPrefix(st, "1r1:") {
+				t.Fatalf("bucket %s: stamp %q, %v; want rules version 1", k, st, err)
+			}
+		}
+		if r, err := s.Lookup(ctx, org, "+12015550123", true); r.State != Ruled || r.Rule != "+1201" || err != nil {
+			t.Fatalf("Lookup = %+v, %v; want Ruled by +1201", r, err)
+		}
+		// Removing the rule: version 2, and s, which keeps version 1, learns it.
+		if n, err := s.RemoveRule(ctx, org, "+1201"); n != 1 || err != nil {
+			t.Fatal(n, err)
+		}
+		if r, err := s.Lookup(ctx, org, "+12015550123", true); r.State != NotListed || err != nil {
+			t.Fatalf("Lookup after RemoveRule = %+v, %v", r, err)
+		}
+		other := New(b.rdb, "")
+		if n, err := other.AddRule(ctx, org, "+12015", "+1201", "+12015"); n != 2 || err != nil {
+			t.Fatalf("AddRule of two rules = %d, %v", n, err)
+		}
+		if r, err := s.Lookup(ctx, org, "+12015550123", true); r.State != Ruled || r.Rule != "+12015" || err != nil {
+			t.Fatalf("Lookup after another Store's AddRule = %+v, %v", r, err)
+		}
+	})
+}

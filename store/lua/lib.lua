@@ -114,7 +114,7 @@ end
 -- state reads the org's meta hash. An org whose data is of another layout version (or
 -- of version 1, which had no meta hash and kept "<base>entries") is refused.
 local function state()
-  local m = redis.call('HMGET', META, 'v', 'enabled', 'L', 'p', 'n', 'seq', 'epoch')
+  local m = redis.call('HMGET', META, 'v', 'enabled', 'L', 'p', 'n', 'seq', 'epoch', 'rv')
   if not m[1] then
     if redis.call('EXISTS', BASE .. 'entries') == 1 then
       return nil, 'DNCSCHEMA the org holds data of layout version 1 (' .. BASE .. 'entries); this code reads version ' .. VERSION
@@ -126,20 +126,25 @@ local function state()
     return nil, 'DNCSCHEMA the org holds data of layout version ' .. m[1] .. '; this code reads version ' .. VERSION
   end
   return {v = m[1], enabled = m[2], L = tonumber(m[3] or 0), p = tonumber(m[4] or 0),
-    n = tonumber(m[5] or 0), seq = tonumber(m[6] or 0), epoch = m[7]}
+    n = tonumber(m[5] or 0), seq = tonumber(m[6] or 0), epoch = m[7], rv = tonumber(m[8] or 0)}
 end
 
 -- stamp is what every bucket keeps in its "~e" field: the org's switch ("1", "0", or
--- "-" for the default) and the epoch of its data, so that a check reads both with the
--- number, in one HMGET of one bucket.
-local function stamp(enabled, epoch) return (enabled or '-') .. ':' .. epoch end
+-- "-" for the default), the version of its rules ("r" and the meta hash's "rv", when it
+-- has had rules) and the epoch of its data, so that a check reads them with the number,
+-- in one HMGET of one bucket, and matches the number against the rules of that version,
+-- which it keeps (rules.go).
+local function stamp(enabled, epoch, rv)
+  if rv and rv > 0 then return (enabled or '-') .. 'r' .. itoa(rv) .. ':' .. epoch end
+  return (enabled or '-') .. ':' .. epoch
+end
 
 -- create makes the org's meta hash and its first bucket when the org has none, with the
 -- given epoch (random, from the client): the marker of this generation of its data.
 local function create(s, epoch)
   if s.v then return end
   redis.call('HSET', META, 'v', VERSION, 'epoch', epoch)
-  redis.call('HSET', BASE .. 'b:0', '~d', 0, '~e', stamp(s.enabled, epoch))
+  redis.call('HSET', BASE .. 'b:0', '~d', 0, '~e', stamp(s.enabled, epoch, s.rv))
   s.v, s.epoch = VERSION, epoch
 end
 

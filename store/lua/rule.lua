@@ -1,13 +1,16 @@
--- rule.lua: add or remove one of the org's rules (a prefix of E.164 digits that blocks
--- every number beginning with it), with its audit event.
+-- rule.lua: add or remove some of the org's rules (prefixes of E.164 digits, each of
+-- which blocks every number beginning with it), with an audit event for each rule
+-- that changes. When any does, the rules' version ("rv" in the meta hash) goes up; the
+-- caller then writes it into every bucket's stamp (rules_stamp.lua), so that checks,
+-- which keep the rules of the version their bucket names, learn the new rules.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] "1" add or "0" remove
--- ARGV[2] the rule's digits
+-- ARGV[2] the most rules an org may have
 -- ARGV[3] an epoch for the org's data, used if the org has none yet: rules are part of
 --         the org's data, so a flush that loses them is seen as lost state
--- ARGV[4] the most rules an org may have
--- and the audit log's four (lib_audit.lua): one event when the call changed the rules.
--- Reply: 1 when the rules changed, 0 when they were as asked already.
+-- ARGV[4..] the rules' digits
+-- and the audit log's four (lib_audit.lua).
+-- Reply: {how many rules changed, the rules' version}.
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local aerr = auditReady()
@@ -17,16 +20,23 @@ local t = redis.call('TYPE', RULES).ok
 if t ~= 'set' and t ~= 'none' then
   return redis.error_reply('DNCCORRUPT ' .. RULES .. ' holds a ' .. t .. ', not a set')
 end
-local r
+local todo = {}
+for i = 4, #ARGV do
+  local has = redis.call('SISMEMBER', RULES, ARGV[i]) == 1
+  if (ARGV[1] == '1') ~= has and not todo[ARGV[i]] then
+    todo[#todo + 1], todo[ARGV[i]] = ARGV[i], true
+  end
+end
+if #todo == 0 then return {0, s.rv} end
 if ARGV[1] == '1' then
-  if redis.call('SISMEMBER', RULES, ARGV[2]) == 1 then return 0 end
-  if redis.call('SCARD', RULES) >= tonumber(ARGV[4]) then
-    return redis.error_reply('DNCRULES the org has ' .. ARGV[4] .. ' rules, the most it may have')
+  if redis.call('SCARD', RULES) + #todo > tonumber(ARGV[2]) then
+    return redis.error_reply('DNCRULES an org may have ' .. ARGV[2] .. ' rules')
   end
   create(s, ARGV[3])
-  r = redis.call('SADD', RULES, ARGV[2])
-else
-  r = redis.call('SREM', RULES, ARGV[2])
 end
-if r == 1 then audit('+' .. ARGV[2]) end
-return r
+for _, r in ipairs(todo) do
+  if ARGV[1] == '1' then redis.call('SADD', RULES, r) else redis.call('SREM', RULES, r) end
+  audit('+' .. r)
+end
+local rv = redis.call('HINCRBY', META, 'rv', 1)
+return {#todo, rv}

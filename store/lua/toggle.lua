@@ -31,7 +31,7 @@ end
 local count = 2 ^ s.L + s.p
 local from = tonumber(ARGV[4])
 local to = math.min(from + 500, count)
-local st = stamp(ARGV[1], s.epoch)
+local st = stamp(ARGV[1], s.epoch, s.rv) -- the meta hash's rules version is the newest
 for b = from, to - 1 do
   redis.call('HSET', BASE .. 'b:' .. b, '~e', st)
 end
