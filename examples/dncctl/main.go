@@ -47,7 +47,7 @@ const usage = `usage:
   dncctl import  -org ORG [-column C] [-region R] [-type T] [-batch ID] [-delete] [-json] FILE...
   dncctl export  -org ORG [-format csv|lines] [-o FILE]
   dncctl scrub   -org ORG [-column C] [-region R] -o DIALABLE.csv [-skipped SKIPPED.csv] [-json] FILE
-  dncctl enable|disable|status|count -org ORG
+  dncctl enable|disable|status|count|purge -org ORG
 Redis: -redis URL, -redis-cluster URL, or DNC_REDIS_URL; -demo uses a throwaway embedded Redis.
 Run "dncctl COMMAND -h" for a command's flags.`
 
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmd.export(ctx, args[1:])
 	case "scrub":
 		err = cmd.scrub(ctx, args[1:])
-	case "enable", "disable", "status", "count":
+	case "enable", "disable", "status", "count", "purge":
 		err = cmd.orgCommand(ctx, args[1:])
 	default:
 		fmt.Fprintf(stderr, "dncctl: unknown command %q\n%s\n", cmd.name, usage)
@@ -174,9 +174,19 @@ func (c *command) orgCommand(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeRedis()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	timeout := 30 * time.Second
+	if c.name == "purge" {
+		timeout = time.Hour // a purge walks the whole list, a millisecond of Redis at a time
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch c.name {
+	case "purge":
+		n, err := enf.Purge(ctx, c.org)
+		if err != nil {
+			return fmt.Errorf("purge stopped after removing %d expired entries: %w", n, err)
+		}
+		fmt.Fprintf(c.stdout, "purged %d expired entries from org %q\n", n, c.org)
 	case "enable", "disable":
 		if err := enf.SetEnabled(ctx, c.org, c.name == "enable"); err != nil {
 			return err

@@ -86,6 +86,9 @@ func TestCommands(t *testing.T) {
 	if code, out, _ := dncctl(t, "count", "-redis", url, "-org", "acme"); code != 0 || out != "4\n" {
 		t.Errorf("count: %d %q", code, out)
 	}
+	if code, out, _ := dncctl(t, "purge", "-redis", url, "-org", "acme"); code != 0 || out != "purged 0 expired entries from org \"acme\"\n" {
+		t.Errorf("purge: %d %q", code, out)
+	}
 
 	// Export, import the export into another org, export that: the same list.
 	exp := filepath.Join(dir, "export.csv")
