@@ -358,3 +358,31 @@ func testAudit(t *testing.T, rdb redis.UniversalClient) {
 		t.Error("a refused actor wrote to Redis")
 	}
 }
+
+func TestParseRule(t *testing.T) {
+	for _, c := range []struct{ in, region, want string }{
+		{"+1201", "US", "+1201"},
+		{"201", "US", "+1201"},
+		{"1 (201)", "US", "+1201"},
+		{"011 44 20", "US", "+4420"}, // the international prefix
+		{"+44 20", "US", "+4420"},
+		{"020", "GB", "+4420"}, // the national prefix
+		{"00 44 20", "GB", "+4420"},
+		{"+1", "US", "+1"}, // a whole country
+		{"0201", "US", ""}, // no area code begins with 0 or 1
+		{"1 101", "US", ""},
+		{"+0044", "US", ""},
+		{"+999", "US", ""}, // no such country code
+		{"+2", "US", ""},
+		{"+1234567890123456", "US", ""},
+		{"", "US", ""},
+		{"+", "US", ""},
+		{"12a", "US", ""},
+		{"tel:+1201", "US", ""},
+	} {
+		got, err := dnc.ParseRule(c.in, c.region)
+		if got != c.want || (c.want == "") != errors.Is(err, dnc.ErrInvalidArgument) {
+			t.Errorf("ParseRule(%q, %s) = %q, %v; want %q", c.in, c.region, got, err, c.want)
+		}
+	}
+}

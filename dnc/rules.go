@@ -21,9 +21,10 @@ const MaxRules = store.MaxRules
 // as if listed (Decision.Reason ReasonRule, Decision.Rule the rule), by Check,
 // ShouldSkip and CheckMany alike. prefix is E.164 digits, whole or leading: "+1201",
 // "+44 20" (spaces, dashes, dots and parentheses are ignored), and it must begin with
-// a country calling code. Without "+" it is read in the default region: the national
-// prefix, if written, is dropped and the country code put in front, so that in region
-// US "201" and "1 201" read as "+1201", and in GB "020" as "+4420". Adding a rule the
+// a country calling code. Without "+" it is read in the default region: after the
+// region's international prefix it is read as with "+"; else the national prefix, if
+// written, is dropped and the country code put in front, so that in region US "201"
+// and "1 201" read as "+1201" (and "011 44 20" as "+4420"), and in GB "020" as "+4420". Adding a rule the
 // org has is not an error. The rule and its audit event are written together.
 //
 // A check learns of a change of the org's rules from the version that every bucket's
@@ -121,14 +122,21 @@ func ParseRule(prefix, region string) (string, error) {
 		return bad("no digits")
 	}
 	if !plus {
-		cc := phone.CountryCode(region)
-		if cc == "" {
-			return bad("region " + region + " has no country code")
+		if idd := phone.InternationalPrefix(region); idd != "" && len(d) > len(idd) && strings.HasPrefix(d, idd) {
+			d = d[len(idd):] // "011 44 20" in US, "00 44 20" in GB: an international prefix
+		} else {
+			cc := phone.CountryCode(region)
+			if cc == "" {
+				return bad("region " + region + " has no country code")
+			}
+			if np := phone.NationalPrefix(region); np != "" && len(d) > len(np) && strings.HasPrefix(d, np) {
+				d = d[len(np):]
+			}
+			if cc == "1" && (d[0] == '0' || d[0] == '1') {
+				return bad("in region " + region + ", an area code begins with 2 to 9")
+			}
+			d = cc + d
 		}
-		if np := phone.NationalPrefix(region); np != "" && len(d) > len(np) && strings.HasPrefix(d, np) {
-			d = d[len(np):]
-		}
-		d = cc + d
 	}
 	if d[0] == '0' {
 		return bad("a country code does not begin with 0")

@@ -21,3 +21,24 @@ func CountryCode(region string) string {
 func NationalPrefix(region string) string {
 	return phonenumbers.GetNddPrefixForRegion(region, true)
 }
+
+// InternationalPrefix returns the digits dialled before a country code to call abroad
+// from region ("011" in US, "00" in GB), or "" when it is unknown or not one fixed
+// string of digits.
+func InternationalPrefix(region string) string {
+	loadTables()
+	m := metaByID[region]
+	if m == nil {
+		return ""
+	}
+	p := m.GetPreferredInternationalPrefix()
+	if p == "" {
+		p = m.GetInternationalPrefix()
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return ""
+		}
+	}
+	return p
+}
