@@ -128,6 +128,97 @@ func TestParseTokens(t *testing.T) {
 	}
 }
 
+func TestParseIdentities(t *testing.T) {
+	type id = dnchttp.Identity
+	for _, tc := range []struct {
+		in   string
+		want map[string]id
+		err  string // in the error; "" for none
+	}{
+		{"", map[string]id{}, ""},
+		{"t0k3n=acme", map[string]id{"t0k3n": {Org: "acme"}}, ""},
+		{"t0k3n=acme (alice@acme)", map[string]id{"t0k3n": {Org: "acme", Actor: "alice@acme"}}, ""},
+		{" t0k3n = acme\t( Alice Smith ) , s3cr3t=globex,, ", map[string]id{"t0k3n": {Org: "acme", Actor: "Alice Smith"}, "s3cr3t": {Org: "globex"}}, ""},
+		{"abc===acme (ops (nyc))", map[string]id{"abc==": {Org: "acme", Actor: "ops (nyc)"}}, ""},
+		{"t0k3n=acme(alice)", map[string]id{"t0k3n": {Org: "acme(alice)"}}, ""}, // no white space: all org, as before
+		{"t0k3n=tenant:acme", map[string]id{"t0k3n": {Org: "tenant:acme"}}, ""}, // ":" is part of an org id
+		{"t0k3n=acme (Zoë)", map[string]id{"t0k3n": {Org: "acme", Actor: "Zoë"}}, ""},
+		{"t0k3n=acme corp", nil, "invalid org id"}, // a space in an org, not an actor: still an error
+		{"t0k3n=acme (alice", nil, `the actor ends with ")"`},
+		{"t0k3n=acme (alice) x", nil, `the actor ends with ")"`},
+		{"t0k3n=acme ()", nil, "empty actor"},
+		{"t0k3n=acme (\u200b)", nil, "actor: U+200B at byte 0: want printable text"},
+		{"t0k3n=acme (a\u00a0b)", nil, "actor: U+00A0 at byte 1: want printable text"},
+		{"t0k3n=acme (" + strings.Repeat("x", dnc.MaxActorLen+1) + ")", nil, "actor: 257 bytes"},
+		{"t0k3n=ac{me} (alice)", nil, "invalid org id"},
+		{"t0k3n= (alice)", map[string]id{"t0k3n": {Org: "(alice)"}}, ""}, // an org id, as before actors
+		{"t0k3n=acme,t0k3n=acme (alice)", nil, "token given twice"},
+	} {
+		got, err := dnchttp.ParseIdentities(tc.in)
+		switch {
+		case tc.err == "" && (err != nil || !reflect.DeepEqual(got, tc.want)):
+			t.Errorf("ParseIdentities(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ParseIdentities(%q) = %v, %v; want an error holding %q", tc.in, got, err, tc.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "t0k3n") {
+			t.Errorf("ParseIdentities(%q) error quotes the token: %v", tc.in, err)
+		}
+		// ParseTokens reads no actors: what names one is an invalid org there, as before.
+		actors := false
+		for _, id := range tc.want {
+			actors = actors || id.Actor != ""
+		}
+		if actors {
+			if _, err := dnchttp.ParseTokens(tc.in); !errors.Is(err, dnc.ErrInvalidOrg) {
+				t.Errorf("ParseTokens(%q) = %v; want an error matching dnc.ErrInvalidOrg", tc.in, err)
+			}
+		}
+	}
+}
+
+func TestStaticIdentities(t *testing.T) {
+	ctx := context.Background()
+	s, err := dnchttp.NewStaticIdentities(map[string]dnchttp.Identity{
+		"t0k3n": {Org: "acme", Actor: "alice"}, "other": {Org: "acme"}, "abc==": {Org: "globex", Actor: "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ dnchttp.IdentityAuthenticator = s
+	for _, tc := range []struct {
+		token string
+		want  dnchttp.Identity
+		err   error
+	}{
+		{"t0k3n", dnchttp.Identity{Org: "acme", Actor: "alice"}, nil},
+		{"other", dnchttp.Identity{Org: "acme"}, nil},
+		{"abc==", dnchttp.Identity{Org: "globex", Actor: "bob"}, nil},
+		{"t0k3n ", dnchttp.Identity{}, dnchttp.ErrUnknownToken},
+		{"", dnchttp.Identity{}, dnchttp.ErrUnknownToken},
+	} {
+		got, err := s.Identity(ctx, tc.token)
+		if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("Identity(%q) = %+v, %v; want %+v, %v", tc.token, got, err, tc.want, tc.err)
+		}
+		if org, err := s.Org(ctx, tc.token); org != tc.want.Org || (tc.err == nil) != (err == nil) {
+			t.Errorf("Org(%q) = %q, %v; want %q", tc.token, org, err, tc.want.Org)
+		}
+	}
+	if got, want := s.Orgs(), []string{"acme", "globex"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Orgs() = %q; want %q", got, want)
+	}
+	for _, bad := range []dnchttp.Identity{{Org: "ac me"}, {Org: "acme", Actor: "a\tb"}, {Org: "acme", Actor: strings.Repeat("x", dnc.MaxActorLen+1)}} {
+		if _, err := dnchttp.NewStaticIdentities(map[string]dnchttp.Identity{"t0k3n": bad}); err == nil || strings.Contains(err.Error(), "t0k3n") {
+			t.Errorf("NewStaticIdentities(%+v) = %v; want an error that does not quote the token", bad, err)
+		}
+	}
+	// NewStaticTokens gives identities without actors.
+	st, _ := dnchttp.NewStaticTokens(map[string]string{"t0k3n": "acme"})
+	if got, err := st.Identity(ctx, "t0k3n"); got != (dnchttp.Identity{Org: "acme"}) || err != nil {
+		t.Errorf("NewStaticTokens: Identity = %+v, %v; want org acme, no actor", got, err)
+	}
+}
+
 func TestInternational(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"12125551234", "+12125551234"},

@@ -71,6 +71,12 @@ func TestHugeInputsAreNotEchoed(t *testing.T) {
 		{"list page", "GET", "/api/dnc/list?page=" + digits + "x", "", 400, `"` + digits[:64] + `"... (100001 bytes)`},
 		{"list limit", "GET", "/api/dnc/list?limit=" + url.QueryEscape(huge[:100_000]), "", 400, `"` + huge[:64] + `"... (100000 bytes)`},
 		{"delete", "DELETE", "/api/dnc/delete/" + digits, "", 400, `"` + digits[:64] + `"... (100000 bytes)`},
+		{"add expiresAt", "POST", "/api/dnc/add", `{"phoneNumber": "12125551234", "expiresAt": "` + huge + `"}`, 400, `"` + huge[:64] + `"... (900000 bytes)`},
+		{"add rule", "POST", "/api/dnc/rules", `{"prefix": "` + huge + `"}`, 400, `"` + huge[:64] + `"... (900000 bytes)`},
+		{"remove rule", "DELETE", "/api/dnc/rules/" + digits + "x", "", 400, `"` + digits[:64] + `"... (100001 bytes)`},
+		{"history since", "GET", "/api/dnc/history?since=" + digits, "", 400, `"` + digits[:64] + `"... (100000 bytes)`},
+		{"history actions", "GET", "/api/dnc/history?actions=add," + digits, "", 400, `"` + digits[:64] + `"... (100000 bytes)`},
+		{"history actions empty", "GET", "/api/dnc/history?actions=,," + digits, "", 400, `"` + ",," + digits[:62] + `"... (100002 bytes)`},
 	} {
 		r := f.do(t, tc.method, tc.path, tokA, tc.body)
 		if r.code != tc.code || len(r.raw) > 4096 { // 64 characters, quoted twice in two fields, escaped: well under 4 KiB

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -429,6 +430,29 @@ func stringField(name string, required bool, dst *string) field {
 			return badRequest(fmt.Sprintf("%s must be a JSON string, got %s", name, kind(raw)))
 		}
 		return decodeString(name, raw, dst)
+	}}
+}
+
+// timeField reads a JSON string holding an RFC 3339 timestamp (parseTime) into dst.
+// null is accepted as "not given" for an optional field, as by stringField.
+func timeField(name string, required bool, dst *time.Time) field {
+	var s string
+	str := stringField(name, required, &s)
+	return field{name: name, required: required, decode: func(raw json.RawMessage) error {
+		s = ""
+		if err := str.decode(raw); err != nil {
+			return err
+		}
+		if !required && string(bytes.TrimSpace(raw)) == "null" {
+			*dst = time.Time{}
+			return nil
+		}
+		t, err := parseTime(name, s)
+		if err != nil {
+			return err
+		}
+		*dst = t
+		return nil
 	}}
 }
 

@@ -108,7 +108,8 @@ func TestPlainStrings(t *testing.T) {
 // TestCheckDataJSONMatchesEncodingJSON checks that the check results write the same
 // bytes as encoding/json writes for the same results, inside the envelope too, on
 // inputs with quotes, backslashes, control characters, HTML characters, non-ASCII
-// text, U+2028, DEL and more than 64 characters.
+// text, U+2028, DEL and more than 64 characters, with a rule or without one (its key
+// then left out, as omitempty leaves it out).
 func TestCheckDataJSONMatchesEncodingJSON(t *testing.T) {
 	inputs := []string{"", "12125551234", "+1 (212) 555-1234", `a"b`, `a\b`, "a\tb", "<script>&",
 		"ünï", "０１２", "\u2028", "x\u2029y", "\x7f", "tel:+1-212-555-1234", strings.Repeat("9", 65),
@@ -120,17 +121,31 @@ func TestCheckDataJSONMatchesEncodingJSON(t *testing.T) {
 		for k := rng.IntN(5); k > 0; k-- {
 			dec := dnc.Decision{Number: inputs[rng.IntN(len(inputs))], Skip: rng.IntN(2) == 0,
 				Reason: dnc.Reason(inputs[rng.IntN(len(inputs))])}
+			if rng.IntN(2) == 0 {
+				dec.Rule = inputs[rng.IntN(len(inputs))] // "" among them
+			}
 			d.numbers = append(d.numbers, inputs[rng.IntN(len(inputs))])
 			d.decisions = append(d.decisions, dec)
 			results = append(results, checkResult{Input: clip.Cut(d.numbers[len(d.numbers)-1]),
-				PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason)})
+				PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason), Rule: dec.Rule})
+		}
+		type result struct { // checkResult as written before rules, and the rule
+			Input       string `json:"input"`
+			PhoneNumber string `json:"phoneNumber"`
+			Skip        bool   `json:"skip"`
+			Reason      string `json:"reason"`
+			Rule        string `json:"rule,omitempty"`
 		}
 		type reference struct {
-			Results []checkResult `json:"results"`
+			Results []result `json:"results"`
+		}
+		ref := make([]result, len(results))
+		for i, r := range results {
+			ref[i] = result(r)
 		}
 		env := envelope{Message: "DNC check completed successfully", Status: true, Code: 200, Data: d}
 		refEnv := env
-		refEnv.Data = reference{results}
+		refEnv.Data = reference{ref}
 		want, err := json.Marshal(refEnv)
 		if err != nil {
 			t.Fatal(err)

@@ -32,6 +32,10 @@ func (d checkData) appendJSON(b []byte) []byte {
 		b = strconv.AppendBool(b, r.Skip)
 		b = append(b, `,"reason":`...)
 		b = appendJSONString(b, r.Reason)
+		if r.Rule != "" { // omitempty
+			b = append(b, `,"rule":`...)
+			b = appendJSONString(b, r.Rule)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

@@ -21,6 +21,10 @@ const (
 	MsgDeleted        = "DNC record deleted successfully"
 	MsgStatus         = "DNC setting fetched successfully"
 	MsgChecked        = "DNC check completed successfully"
+	MsgHistory        = "DNC history fetched successfully"
+	MsgRules          = "DNC rules fetched successfully"
+	MsgRuleAdded      = "DNC rule added successfully"
+	MsgRuleRemoved    = "DNC rule removed successfully"
 )
 
 // MsgExists is the 400 of POST /api/dnc/add for a number the org has already listed.
@@ -59,23 +63,22 @@ type entryJSON struct {
 	OrgID       string `json:"orgId"`
 	BatchID     string `json:"batchId"`
 	RequestUUID string `json:"requestUUID"`
-	CreatedAt   string `json:"createdAt"` // ISO 8601 UTC, in ms, or "" when unknown
+	CreatedAt   string `json:"createdAt"`           // ISO 8601 UTC, in ms, or "" when unknown
+	ExpiresAt   string `json:"expiresAt,omitempty"` // ISO 8601 UTC, in ms; absent when the entry never expires
 }
 
-// ISOMillis is the layout of createdAt: ISO 8601 in UTC with milliseconds, as
-// JavaScript's Date.toISOString writes it.
+// ISOMillis is the layout of the times in answers (an entry's createdAt and expiresAt,
+// an event's time): ISO 8601 (and RFC 3339) in UTC with milliseconds, as JavaScript's
+// Date.toISOString writes it.
 const ISOMillis = "2006-01-02T15:04:05.000Z"
 
 func toJSON(org string, e dnc.Entry) entryJSON {
-	created := ""
-	if !e.CreatedAt.IsZero() {
-		created = e.CreatedAt.UTC().Format(ISOMillis)
-	}
 	return entryJSON{ID: e.ID, PhoneNumber: e.Number, Type: e.Type, OrgID: org,
-		BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: created}
+		BatchID: e.BatchID, RequestUUID: e.RequestUUID, CreatedAt: formatTime(e.CreatedAt), ExpiresAt: formatTime(e.ExpiresAt)}
 }
 
-// add serves POST /api/dnc/add. The data is the new entry.
+// add serves POST /api/dnc/add. The data is the new entry. An expiresAt sooner than
+// the type's minimum retention is the library's 400 (dnc.WithMinRetention).
 func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	var number string
 	var meta dnc.Meta
@@ -84,6 +87,7 @@ func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 		stringField("type", false, &meta.Type),
 		stringField("batchId", false, &meta.BatchID),
 		stringField("requestUUID", false, &meta.RequestUUID),
+		timeField("expiresAt", false, &meta.ExpiresAt),
 	)
 	if err != nil {
 		return reply{}, err
@@ -102,7 +106,8 @@ func (h *Handler) add(r *http.Request, org string, body []byte) (reply, error) {
 	case errors.Is(err, dnc.ErrExists):
 		return reply{}, badRequest(MsgExists)
 	case errors.Is(err, dnc.ErrInvalidArgument):
-		// Metadata the library refuses; its message names the field and the limit.
+		// Metadata the library refuses; its message names the field and the limit (an
+		// expiresAt out of range or sooner than the type's retention included).
 		return reply{}, badRequest(err.Error())
 	case err != nil:
 		return reply{}, err
@@ -231,6 +236,7 @@ type checkResult struct {
 	PhoneNumber string `json:"phoneNumber"`
 	Skip        bool   `json:"skip"`
 	Reason      string `json:"reason"`
+	Rule        string `json:"rule,omitempty"` // the org's rule that matched the number, if any
 }
 
 // checkData is the data of POST /api/dnc/check, {"results": [checkResult, ...]}, one
@@ -248,7 +254,7 @@ func (d checkData) result(i int) checkResult {
 		return checkResult{}
 	}
 	dec := d.decisions[i]
-	return checkResult{Input: clip.Cut(d.numbers[i]), PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason)}
+	return checkResult{Input: clip.Cut(d.numbers[i]), PhoneNumber: dec.Number, Skip: dec.Skip, Reason: string(dec.Reason), Rule: dec.Rule}
 }
 
 // MarshalJSON writes d as its appendJSON does.

@@ -25,6 +25,10 @@ const (
 	MaxListLimit = 100
 	// MaxSearchLen is the longest search string of GET /api/dnc/list, in bytes.
 	MaxSearchLen = 256
+	// DefaultHistoryLimit is the limit of GET /api/dnc/history when none is given.
+	DefaultHistoryLimit = 100
+	// MaxHistoryLimit caps GET /api/dnc/history's limit; a larger one is lowered to it.
+	MaxHistoryLimit = dnc.MaxHistory
 )
 
 // MsgNoUsers is the message of the 404 that an org without users gets.
@@ -33,11 +37,12 @@ const MsgNoUsers = "No users found for this organization"
 // Handler is the http.Handler of the DNC API. Create it with New; it is safe for
 // concurrent use.
 type Handler struct {
-	enf  *dnc.Enforcer
-	auth Authenticator
-	orgs OrgDirectory
-	log  *slog.Logger
-	mux  *http.ServeMux
+	enf   *dnc.Enforcer
+	auth  Authenticator
+	ident IdentityAuthenticator // auth, when it is one; else nil
+	orgs  OrgDirectory
+	log   *slog.Logger
+	mux   *http.ServeMux
 
 	timeout time.Duration // of each request; see WithTimeout
 }
@@ -56,12 +61,14 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New returns the Handler of the DNC API over enf, with auth to map bearer tokens to
-// orgs and orgs to say which orgs have users. All three are required.
+// orgs and orgs to say which orgs have users. All three are required. When auth is an
+// IdentityAuthenticator, each request's changes are made as its token's actor.
 func New(enf *dnc.Enforcer, auth Authenticator, orgs OrgDirectory, opts ...Option) (*Handler, error) {
 	if enf == nil || auth == nil || orgs == nil {
 		return nil, errors.New("dnchttp: New needs an Enforcer, an Authenticator and an OrgDirectory")
 	}
 	h := &Handler{enf: enf, auth: auth, orgs: orgs, log: slog.Default(), mux: http.NewServeMux(), timeout: DefaultTimeout}
+	h.ident, _ = auth.(IdentityAuthenticator)
 	for _, o := range opts {
 		o(h)
 	}
@@ -71,6 +78,10 @@ func New(enf *dnc.Enforcer, auth Authenticator, orgs OrgDirectory, opts ...Optio
 	h.mux.Handle("DELETE /api/dnc/delete/{id}", h.endpoint("delete", h.delete))
 	h.mux.Handle("GET /api/dnc/status", h.endpoint("status", h.status))
 	h.mux.Handle("POST /api/dnc/check", h.endpoint("check", h.check))
+	h.mux.Handle("GET /api/dnc/history", h.endpoint("history", h.history))
+	h.mux.Handle("GET /api/dnc/rules", h.endpoint("rules", h.rules))
+	h.mux.Handle("POST /api/dnc/rules", h.endpoint("rule-add", h.addRule))
+	h.mux.Handle("DELETE /api/dnc/rules/{prefix}", h.endpoint("rule-remove", h.removeRule))
 	return h, nil
 }
 
@@ -164,9 +175,10 @@ type reply struct {
 }
 
 // endpoint wraps one endpoint: token, org directory, then the whole body, then fn with
-// the body; it writes fn's reply or error as the envelope. Every endpoint reads the
-// body, so that one over the limit is 413 whatever the endpoint, and before any of
-// its contents is looked at.
+// the body, under a context that carries the token's actor (dnc.WithActor) when it has
+// one; it writes fn's reply or error as the envelope. Every endpoint reads the body, so
+// that one over the limit is 413 whatever the endpoint, and before any of its contents
+// is looked at.
 func (h *Handler) endpoint(name string, fn func(r *http.Request, org string, body []byte) (reply, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m, ok := w.(*muxWriter); ok {
@@ -175,7 +187,10 @@ func (h *Handler) endpoint(name string, fn func(r *http.Request, org string, bod
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		org, err := h.authorize(r)
+		org, actor, err := h.authorize(r)
+		if err == nil && actor != "" {
+			r = r.WithContext(dnc.WithActor(ctx, actor))
+		}
 		var body []byte
 		if err == nil {
 			body, err = readBody(w, r)
@@ -224,28 +239,38 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 }
 
-// authorize returns the org of the request's bearer token, after checking that it
-// has users.
-func (h *Handler) authorize(r *http.Request) (string, error) {
+// authorize returns the org and actor of the request's bearer token, after checking
+// that the org has users. An actor that is not valid (checkActor) is a failure of the
+// Authenticator (500): every change would otherwise be refused for it.
+func (h *Handler) authorize(r *http.Request) (org, actor string, err error) {
 	token, ok := bearer(r)
 	if !ok {
-		return "", &requestError{code: http.StatusUnauthorized, msg: `missing or malformed Authorization header: want "Bearer <token>"`}
+		return "", "", &requestError{code: http.StatusUnauthorized, msg: `missing or malformed Authorization header: want "Bearer <token>"`}
 	}
-	org, err := h.auth.Org(r.Context(), token)
+	if h.ident != nil {
+		var id Identity
+		id, err = h.ident.Identity(r.Context(), token)
+		org, actor = id.Org, id.Actor
+	} else {
+		org, err = h.auth.Org(r.Context(), token)
+	}
 	if errors.Is(err, ErrUnknownToken) {
-		return "", &requestError{code: http.StatusUnauthorized, msg: "invalid token"}
+		return "", "", &requestError{code: http.StatusUnauthorized, msg: "invalid token"}
 	}
 	if err != nil {
-		return "", fmt.Errorf("authenticate: %w", err)
+		return "", "", fmt.Errorf("authenticate: %w", err)
+	}
+	if err := checkActor(actor); err != nil {
+		return org, "", fmt.Errorf("authenticate: the actor of the token: %w", err)
 	}
 	has, err := h.orgs.HasUsers(r.Context(), org)
 	if err != nil {
-		return org, fmt.Errorf("org directory: %w", err)
+		return org, actor, fmt.Errorf("org directory: %w", err)
 	}
 	if !has {
-		return org, &requestError{code: http.StatusNotFound, msg: MsgNoUsers}
+		return org, actor, &requestError{code: http.StatusNotFound, msg: MsgNoUsers}
 	}
-	return org, nil
+	return org, actor, nil
 }
 
 // bearer returns the token of the request's only Authorization header, of the form

@@ -20,6 +20,10 @@ var endpoints = []struct{ method, path, body string }{
 	{"DELETE", "/api/dnc/delete/0123456789abcdef01234567", ""},
 	{"GET", "/api/dnc/status", ""},
 	{"POST", "/api/dnc/check", `{"phoneNumbers": ["14155552671"]}`},
+	{"GET", "/api/dnc/history", ""},
+	{"GET", "/api/dnc/rules", ""},
+	{"POST", "/api/dnc/rules", `{"prefix": "+1201"}`},
+	{"DELETE", "/api/dnc/rules/%2B1201", ""},
 }
 
 func TestUnknownPathAndWrongMethod(t *testing.T) {
@@ -51,6 +55,14 @@ func TestUnknownPathAndWrongMethod(t *testing.T) {
 		{"POST", "/api/dnc/status", 405, "GET, HEAD"},
 		{"GET", "/api/dnc/check", 405, "POST"},
 		{"PATCH", "/api/dnc/check", 405, "POST"},
+		{"POST", "/api/dnc/history", 405, "GET, HEAD"},
+		{"GET", "/api/dnc/history/", 404, ""},
+		{"PUT", "/api/dnc/rules", 405, "GET, HEAD, POST"},
+		{"DELETE", "/api/dnc/rules", 405, "GET, HEAD, POST"},
+		{"GET", "/api/dnc/rules/%2B1201", 405, "DELETE"},
+		{"POST", "/api/dnc/rules/1201", 405, "DELETE"},
+		{"DELETE", "/api/dnc/rules/", 404, ""},
+		{"DELETE", "/api/dnc/rules/1201/2", 404, ""},
 	} {
 		// The same answer whatever the token: none, unknown, valid, of an org without users.
 		for _, tok := range []string{"", "nope", tokA, tokC} {
@@ -137,6 +149,7 @@ var badFields = map[string]string{
 	"/api/dnc/enable-disable": `"enable": "true"`,
 	"/api/dnc/add":            `"phoneNumber": 14155552671`,
 	"/api/dnc/check":          `"phoneNumbers": "14155552671"`,
+	"/api/dnc/rules":          `"prefix": 1201`,
 }
 
 // A body over the limit is 413 whatever it holds and wherever it is wrong, with a

@@ -21,11 +21,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Three orgs: a and b have users, c has none.
+// Three orgs: a and b have users, c has none. The tokens of a and b name actors;
+// tokA2 is a second token of org a that names none.
 const (
 	tokA, orgA = "token-of-a", "org-a"
 	tokB, orgB = "token-of-b", "org-b"
 	tokC, orgC = "token-of-c", "org-c"
+	tokA2      = "token-of-a-without-actor"
+
+	actorA, actorB = "alice@org-a", "Bob (org-b)"
 )
 
 // start is the first createdAt the fixture's clock gives; each new entry is 1s later.
@@ -67,9 +71,10 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient, opts ...dnchttp.Optio
 	if err != nil {
 		t.Fatalf("dnc.New: %v", err)
 	}
-	auth, err := dnchttp.NewStaticTokens(map[string]string{tokA: orgA, tokB: orgB, tokC: orgC})
+	auth, err := dnchttp.NewStaticIdentities(map[string]dnchttp.Identity{
+		tokA: {Org: orgA, Actor: actorA}, tokA2: {Org: orgA}, tokB: {Org: orgB, Actor: actorB}, tokC: {Org: orgC}})
 	if err != nil {
-		t.Fatalf("NewStaticTokens: %v", err)
+		t.Fatalf("NewStaticIdentities: %v", err)
 	}
 	orgs, err := dnchttp.NewStaticOrgs(orgA, orgB)
 	if err != nil {
@@ -85,6 +90,17 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient, opts ...dnchttp.Optio
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, h: h, enf: enf, rdb: rdb, logs: logs}
 }
+
+// newServer serves h on an httptest.Server that is closed when the test ends.
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newLogger returns a logger that writes text to w.
+func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // response is one answer of the API.
 type response struct {
@@ -207,11 +223,16 @@ type entry struct {
 	BatchID     string `json:"batchId"`
 	RequestUUID string `json:"requestUUID"`
 	CreatedAt   string `json:"createdAt"`
+	ExpiresAt   string `json:"expiresAt,omitempty"`
 }
 
 func toEntry(org string, e dnc.Entry) entry {
-	return entry{ID: e.ID, PhoneNumber: e.Number, Type: e.Type, OrgID: org, BatchID: e.BatchID,
+	out := entry{ID: e.ID, PhoneNumber: e.Number, Type: e.Type, OrgID: org, BatchID: e.BatchID,
 		RequestUUID: e.RequestUUID, CreatedAt: e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+	if !e.ExpiresAt.IsZero() {
+		out.ExpiresAt = e.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	return out
 }
 
 func ctxT(t *testing.T) context.Context {

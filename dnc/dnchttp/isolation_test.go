@@ -17,19 +17,7 @@ func TestOrgIsolation(t *testing.T) {
 	if err := f.enf.SetEnabled(ctx, orgB, false); err != nil {
 		t.Fatal(err)
 	}
-	keysOfB := func() string { // every key of org-b and its value, as stored
-		t.Helper()
-		var b strings.Builder
-		for _, line := range strings.Split(f.dump(t), "\n") {
-			if strings.Contains(line, ":{"+orgB+"}:") {
-				b.WriteString(line + "\n")
-			}
-		}
-		if b.Len() == 0 {
-			t.Fatal("org-b has no keys")
-		}
-		return b.String()
-	}
+	keysOfB := func() string { return f.keysOf(t, orgB) }
 	before := keysOfB()
 
 	// Read: A's status and list are A's own, whatever the query or body says.
@@ -87,5 +75,77 @@ func TestOrgIsolation(t *testing.T) {
 	}
 	if after := keysOfB(); after != before {
 		t.Errorf("org-a's requests changed org-b:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// keysOf returns every key of org and its value, as stored.
+func (f *fixture) keysOf(t *testing.T, org string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, line := range strings.Split(f.dump(t), "\n") {
+		if strings.Contains(line, ":{"+org+"}:") {
+			b.WriteString(line + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		t.Fatalf("%s has no keys", org)
+	}
+	return b.String()
+}
+
+// A token of org A never sees org B's rules or history, and never changes B's rules;
+// B's rules never block A's numbers.
+func TestOrgIsolationRulesAndHistory(t *testing.T) {
+	f := newFixture(t)
+	for _, rq := range []struct{ method, path, body string }{
+		{"POST", "/api/dnc/rules", `{"prefix": "+1201"}`},
+		{"POST", "/api/dnc/rules", `{"prefix": "+44"}`},
+		{"POST", "/api/dnc/add", `{"phoneNumber": "12125551234"}`},
+		{"POST", "/api/dnc/enable-disable", `{"enable": true}`},
+	} {
+		if r := f.do(t, rq.method, rq.path, tokB, rq.body); r.code != 200 {
+			t.Fatalf("B: %s %s: %d %s\n%s", rq.method, rq.path, r.code, r.raw, f.logs)
+		}
+	}
+	before := f.keysOf(t, orgB)
+	noRules := ok(t, dnchttp.MsgRules, map[string]any{"rules": []string{}})
+	for _, q := range []string{"", "?orgId=" + orgB} {
+		expect(t, "A's rules"+q, f.do(t, "GET", "/api/dnc/rules"+q, tokA, ""), 200, noRules)
+		expect(t, "A's history"+q, f.do(t, "GET", "/api/dnc/history"+q, tokA, ""), 200, ok(t, dnchttp.MsgHistory, history(nil, 100)))
+		expect(t, "A's history of rules"+q, f.do(t, "GET", "/api/dnc/history?actions=rule_add"+strings.Replace(q, "?", "&", 1), tokA, ""), 200,
+			ok(t, dnchttp.MsgHistory, history(nil, 100)))
+	}
+	// B's rule, removed by A: A had no such rule; B keeps it.
+	for _, p := range []string{"%2B1201", "%2B44"} {
+		expect(t, "A removes "+p, f.do(t, "DELETE", "/api/dnc/rules/"+p+"?orgId="+orgB, tokA, ""), 200,
+			ok(t, dnchttp.MsgRuleRemoved, map[string]string{"rule": "+" + strings.TrimPrefix(p, "%2B")}))
+	}
+	// B's rules do not block A's numbers.
+	expect(t, "A's check", f.do(t, "POST", "/api/dnc/check", tokA, `{"phoneNumbers": ["12015550123"], "orgId": "org-b"}`), 200,
+		ok(t, dnchttp.MsgChecked, map[string]any{"results": []map[string]any{
+			{"input": "12015550123", "phoneNumber": "+12015550123", "skip": false, "reason": "not_listed"}}}))
+	// A's own rule, of the same prefix, is A's.
+	expect(t, "A adds a rule", f.do(t, "POST", "/api/dnc/rules", tokA, `{"prefix": "+1201", "orgId": "org-b"}`), 200,
+		ok(t, dnchttp.MsgRuleAdded, map[string]string{"rule": "+1201"}))
+	expect(t, "A's rules", f.do(t, "GET", "/api/dnc/rules", tokA, ""), 200, ok(t, dnchttp.MsgRules, map[string]any{"rules": []string{"+1201"}}))
+	r := f.do(t, "GET", "/api/dnc/history", tokA, "")
+	evs, _ := r.body["data"].(map[string]any)["events"].([]any)
+	if len(evs) != 1 || evs[0].(map[string]any)["actor"] != actorA || evs[0].(map[string]any)["action"] != "rule_add" {
+		t.Errorf("A's history = %s; want only A's rule_add, by %s", r.raw, actorA)
+	}
+	if after := f.keysOf(t, orgB); after != before {
+		t.Errorf("org-a's requests changed org-b:\nbefore %s\nafter %s", before, after)
+	}
+	// B still sees its own, all by its actor.
+	expect(t, "B's rules", f.do(t, "GET", "/api/dnc/rules", tokB, ""), 200, ok(t, dnchttp.MsgRules, map[string]any{"rules": []string{"+1201", "+44"}}))
+	r = f.do(t, "GET", "/api/dnc/history", tokB, "")
+	evs, _ = r.body["data"].(map[string]any)["events"].([]any)
+	if len(evs) != 4 {
+		t.Errorf("B's history = %s; want B's 4 events", r.raw)
+	}
+	for _, e := range evs {
+		if e.(map[string]any)["actor"] != actorB {
+			t.Errorf("B's event %v: want actor %q", e, actorB)
+		}
 	}
 }

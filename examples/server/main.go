@@ -8,17 +8,21 @@
 //
 // The environment configures who may call it:
 //
-//	DNC_API_TOKENS  bearer tokens and their orgs: "token=org,token2=org2"
+//	DNC_API_TOKENS  bearer tokens and their orgs: "token=org,token2=org2"; a token may
+//	                also name the actor that the org's audit log records for its changes,
+//	                in parentheses after the org: "token=org (alice@acme),token2=org2"
 //	DNC_ORGS        the orgs that have users, comma-separated; when unset, every org named
 //	                in DNC_API_TOKENS (set but empty: none, so every request is 404)
 //
-// Each org must be a valid org id (dnc.ValidOrg): the server refuses to start otherwise.
+// Each org must be a valid org id (dnc.ValidOrg), and each actor printable text: the
+// server refuses to start otherwise (see dnchttp.ParseIdentities for why the actor is
+// written so, and not "org:actor": an org id may hold ":").
 // With no tokens configured it still starts, says so, and answers every API request 401.
 // Phone numbers in API requests carry their country code, as in the hosted product
 // (POST /api/dnc/check takes a "region" for national numbers), so the server has no
 // region setting.
 // It binds to loopback unless -addr says otherwise, logs with log/slog to standard
-// error (never tokens, never query strings), and on SIGINT or SIGTERM stops accepting
+// error (never tokens, never query strings, never the prefix of a rule), and on SIGINT or SIGTERM stops accepting
 // requests and lets those in flight finish (up to 10 s).
 //
 // Each API request has a deadline (-timeout): a Redis that does not answer by then, or
@@ -133,11 +137,11 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	}
 
 	env, _ := lookupEnv("DNC_API_TOKENS")
-	tokens, err := dnchttp.ParseTokens(env)
+	tokens, err := dnchttp.ParseIdentities(env)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("DNC_API_TOKENS: %w", err)
 	}
-	auth, err := dnchttp.NewStaticTokens(tokens)
+	auth, err := dnchttp.NewStaticIdentities(tokens)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("DNC_API_TOKENS: %w", err)
 	}
@@ -150,7 +154,7 @@ func setup(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		return "", nil, nil, fmt.Errorf("DNC_ORGS: %w", err)
 	}
 	if len(tokens) == 0 {
-		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,...")
+		log.Warn("no API tokens configured: every API request will get 401; set DNC_API_TOKENS=token=org,... or token=org (actor),...")
 	}
 	for _, o := range auth.Orgs() {
 		if !slices.Contains(orgs, o) {
@@ -240,9 +244,21 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+		log.Info("request", "method", r.Method, "path", logPath(r.URL.Path), "status", sw.code,
 			"took", time.Since(start).Round(time.Microsecond))
 	})
+}
+
+// rulesPath is where DELETE /api/dnc/rules/{prefix} names a rule.
+const rulesPath = "/api/dnc/rules/"
+
+// logPath returns path as the access log shows it: the prefix of a rule, which may be a
+// whole phone number, is left out ("/api/dnc/rules/{prefix}").
+func logPath(path string) string {
+	if strings.HasPrefix(path, rulesPath) && len(path) > len(rulesPath) {
+		return rulesPath + "{prefix}"
+	}
+	return path
 }
 
 type statusWriter struct {

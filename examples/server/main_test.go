@@ -29,9 +29,14 @@ type server struct {
 // start runs setup with DNC_API_TOKENS giving token to org acme, on the embedded Redis.
 func start(t *testing.T) *server {
 	t.Helper()
+	return startWith(t, map[string]string{"DNC_API_TOKENS": token + "=acme"})
+}
+
+// startWith runs setup with the environment env, on the embedded Redis.
+func startWith(t *testing.T, env map[string]string) *server {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	env := map[string]string{"DNC_API_TOKENS": token + "=acme"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	_, h, closeRedis, err := setup(context.Background(), nil, lookup, io.Discard, log)
 	if err != nil {
@@ -53,6 +58,12 @@ type response struct {
 // do sends one request with the token; body "" sends none.
 func (s *server) do(t *testing.T, method, path, body string) response {
 	t.Helper()
+	return s.doAs(t, token, method, path, body)
+}
+
+// doAs sends one request with the token tok; body "" sends none.
+func (s *server) doAs(t *testing.T, tok, method, path, body string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -61,7 +72,7 @@ func (s *server) do(t *testing.T, method, path, body string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -236,21 +247,54 @@ func TestAccessLog(t *testing.T) {
 	s.do(t, "GET", "/api/dnc//list?search=12125551234", "")
 	s.do(t, "GET", "/api/dnc/status", "")
 	s.do(t, "GET", "/metrics", "")
+	s.do(t, "DELETE", "/api/dnc/rules/%2B1212555", "")
+	s.do(t, "DELETE", "/api/dnc/rules/1%20212%20555", "")
+	s.do(t, "GET", "/api/dnc/history?since=2026-01-01T00:00:00Z", "")
 	logs := s.logs.String()
 	for _, want := range []string{
 		"msg=request method=GET path=/api/dnc//list status=404 ",
 		"msg=request method=GET path=/api/dnc/status status=200 ",
 		"msg=request method=GET path=/metrics status=200 ",
+		"msg=request method=DELETE path=/api/dnc/rules/{prefix} status=200 ",
+		"msg=request method=GET path=/api/dnc/history status=200 ",
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
 	}
-	for _, secret := range []string{token, "12125551234"} {
+	for _, secret := range []string{token, "12125551234", "1212555", "212 555", "212%20555", "2026-01-01"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log holds %q:\n%s", secret, logs)
 		}
 	}
+}
+
+// A token of DNC_API_TOKENS that names an actor makes its changes as that actor, as the
+// audit log (GET /api/dnc/history) shows; one that names none makes them as "". An org
+// id that holds ":" is an org id, as before actors.
+func TestActors(t *testing.T) {
+	s := startWith(t, map[string]string{"DNC_API_TOKENS": "ops-token=acme (Ops Team (NYC)), " + token + "=acme, other=tenant:acme"})
+	expect(t, "add a rule", s.doAs(t, "ops-token", "POST", "/api/dnc/rules", `{"prefix": "1201"}`), 200,
+		ok("DNC rule added successfully", map[string]any{"rule": "+1201"}))
+	if r := s.do(t, "POST", "/api/dnc/add", `{"phoneNumber": "12125551234", "expiresAt": "2040-01-02T03:04:05Z"}`); r.code != 200 ||
+		!strings.Contains(r.raw, `"expiresAt":"2040-01-02T03:04:05.000Z"`) {
+		t.Fatalf("add: %d %s", r.code, r.raw)
+	}
+	r := s.do(t, "GET", "/api/dnc/history", "")
+	var h struct {
+		Data struct {
+			Events []struct{ Actor, Action, Detail string } `json:"events"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &h); err != nil || r.code != 200 {
+		t.Fatalf("history: %d %s", r.code, r.raw)
+	}
+	want := []struct{ Actor, Action, Detail string }{{"", "add", "+12125551234"}, {"Ops Team (NYC)", "rule_add", "+1201"}}
+	if !reflect.DeepEqual(h.Data.Events, want) {
+		t.Errorf("history = %+v; want %+v", h.Data.Events, want)
+	}
+	expect(t, "tenant:acme's rules", s.doAs(t, "other", "GET", "/api/dnc/rules", ""), 200,
+		ok("DNC rules fetched successfully", map[string]any{"rules": []any{}}))
 }
 
 // Configuration the server cannot serve stops it at start, saying why.
@@ -266,6 +310,13 @@ func TestSetupErrors(t *testing.T) {
 		{"org with braces", nil, map[string]string{"DNC_API_TOKENS": "tok=acme,tok2=a{b}"}, dnc.ErrInvalidOrg, "token pair 2"},
 		{"DNC_ORGS", nil, map[string]string{"DNC_API_TOKENS": "tok=acme", "DNC_ORGS": "acme, a{b}"}, dnc.ErrInvalidOrg, "DNC_ORGS: "},
 		{"token without org", nil, map[string]string{"DNC_API_TOKENS": "tok"}, nil, "want token=org"},
+		{"org with a space, no actor", nil, map[string]string{"DNC_API_TOKENS": "tok=acme corp"}, dnc.ErrInvalidOrg, "token pair 1"},
+		{"actor not closed", nil, map[string]string{"DNC_API_TOKENS": "tok=acme (ops"}, nil, `token pair 1: want "token=org (actor)": the actor ends with ")"`},
+		{"text after the actor", nil, map[string]string{"DNC_API_TOKENS": "tok=acme (ops) x"}, nil, `the actor ends with ")"`},
+		{"empty actor", nil, map[string]string{"DNC_API_TOKENS": "a=acme,tok=acme ( )"}, nil, "token pair 2: empty actor"},
+		{"actor with a control character", nil, map[string]string{"DNC_API_TOKENS": "tok=acme (o\x07ps)"}, nil, "token pair 1: actor: U+0007 at byte 1"},
+		{"actor with \"=\"", nil, map[string]string{"DNC_API_TOKENS": "tok=acme (a=b)"}, nil, "token holds white space"},
+		{"actor too long", nil, map[string]string{"DNC_API_TOKENS": "tok=acme (" + strings.Repeat("x", dnc.MaxActorLen+1) + ")"}, nil, "actor: 257 bytes"},
 		{"no -region flag", []string{"-region", "GB"}, nil, nil, "flag provided but not defined: -region"},
 		{"arguments", []string{"extra"}, nil, nil, "unexpected arguments"},
 		{"zero timeout", []string{"-timeout", "0s"}, nil, nil, "-timeout 0s: must be positive"},

@@ -1,0 +1,77 @@
+package dnchttp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/dncguard/dncguard/dnc"
+	"github.com/dncguard/dncguard/internal/clip"
+)
+
+type rulesData struct {
+	Rules []string `json:"rules"`
+}
+
+type ruleData struct {
+	Rule string `json:"rule"`
+}
+
+// rules serves GET /api/dnc/rules: the org's rules, sorted.
+func (h *Handler) rules(r *http.Request, org string, _ []byte) (reply, error) {
+	rs, err := h.enf.Rules(r.Context(), org)
+	if err != nil {
+		return reply{}, err
+	}
+	if rs == nil {
+		rs = []string{}
+	}
+	return reply{message: MsgRules, data: rulesData{Rules: rs}}, nil
+}
+
+// addRule serves POST /api/dnc/rules {"prefix": "+1201"}. The data is the rule as
+// stored. Adding a rule the org has is not an error.
+func (h *Handler) addRule(r *http.Request, org string, body []byte) (reply, error) {
+	var prefix string
+	if err := decodeObject(body, stringField("prefix", true, &prefix)); err != nil {
+		return reply{}, err
+	}
+	rule, err := h.parseRule(prefix)
+	if err != nil {
+		return reply{}, err
+	}
+	err = h.enf.AddRule(r.Context(), org, rule)
+	if errors.Is(err, dnc.ErrInvalidArgument) { // the org has dnc.MaxRules rules
+		return reply{}, badRequest(err.Error())
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{message: MsgRuleAdded, data: ruleData{Rule: rule}}, nil
+}
+
+// removeRule serves DELETE /api/dnc/rules/{prefix}, the prefix URL-escaped ("%2B1201",
+// or "1201"). The data is the rule as stored. Removing a rule the org does not have is
+// not an error: the library does not say whether it had it.
+func (h *Handler) removeRule(r *http.Request, org string, _ []byte) (reply, error) {
+	rule, err := h.parseRule(r.PathValue("prefix"))
+	if err != nil {
+		return reply{}, err
+	}
+	if err := h.enf.RemoveRule(r.Context(), org, rule); err != nil {
+		return reply{}, err
+	}
+	return reply{message: MsgRuleRemoved, data: ruleData{Rule: rule}}, nil
+}
+
+// parseRule returns prefix as a rule ("+" and digits), read as the numbers of requests
+// are: with "+" and a country code, or else in the Enforcer's default region, so that
+// under US "201" and "1201" are "+1201" (dnc.ParseRule). A prefix that is not a rule is
+// 400, with the library's reason.
+func (h *Handler) parseRule(prefix string) (string, error) {
+	rule, err := dnc.ParseRule(prefix, h.enf.Region())
+	if err != nil {
+		return "", badRequest(fmt.Sprintf("prefix %s is not a valid rule: %v", clip.Quote(prefix), err))
+	}
+	return rule, nil
+}
