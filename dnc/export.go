@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/dncguard/dncguard/store"
 )
@@ -13,7 +14,8 @@ import (
 // ExportOptions say how Export writes a list.
 type ExportOptions struct {
 	// Format is "csv" (the default): a header line, then number, type, batchId,
-	// requestUUID and createdAt (RFC 3339, UTC, milliseconds) for each entry; or
+	// requestUUID, expiresAt (RFC 3339, UTC; empty: never) and createdAt (RFC 3339, UTC,
+	// milliseconds) for each entry; or
 	// "lines": one number (E.164) a line.
 	Format string
 	// Progress, when set, is called every 10,000 entries or so with the count written.
@@ -21,14 +23,14 @@ type ExportOptions struct {
 }
 
 // ExportHeader is the header line of Export's CSV format.
-var ExportHeader = []string{"number", "type", "batchId", "requestUUID", "createdAt"}
+var ExportHeader = []string{"number", "type", "batchId", "requestUUID", "expiresAt", "createdAt"}
 
 // Export writes org's entries to w, oldest first, and returns how many it wrote. It
 // reads the list a few hundred entries a round trip (never holding Redis more than a
 // millisecond or so), so memory does not grow with the list. An entry listed for the
 // whole export is written exactly once; entries added or removed meanwhile may or may
-// not be. Import reads the file back to the same numbers with the same metadata (their
-// createdAt becomes the time of that import).
+// not be. Import reads the file back to the same numbers with the same metadata and
+// expiry (their createdAt becomes the time of that import).
 func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o ExportOptions) (int, error) {
 	if err := validOrg(org); err != nil {
 		return 0, err
@@ -63,6 +65,10 @@ func (e *Enforcer) Export(ctx context.Context, org string, w io.Writer, o Export
 				line = append(line[:0], en.Number...)
 				for _, f := range []string{en.Type, en.BatchID, en.RequestUUID} {
 					line = appendCSVField(append(line, ','), f)
+				}
+				line = append(line, ',')
+				if !en.ExpiresAt.IsZero() {
+					line = en.ExpiresAt.UTC().AppendFormat(line, time.RFC3339)
 				}
 				line = append(line, ',')
 				line = en.CreatedAt.UTC().AppendFormat(line, "2006-01-02T15:04:05.000Z")

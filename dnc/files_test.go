@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/dncguard/dncguard/dnc"
 	"github.com/redis/go-redis/v9"
@@ -29,7 +30,11 @@ func listOf(t *testing.T, e *dnc.Enforcer, org string) []string {
 			t.Fatal(err)
 		}
 		for _, en := range p.Entries {
-			out = append(out, strings.Join([]string{en.Number, en.Type, en.BatchID, en.RequestUUID}, " "))
+			line := strings.Join([]string{en.Number, en.Type, en.BatchID, en.RequestUUID}, " ")
+			if !en.ExpiresAt.IsZero() {
+				line += " expires " + en.ExpiresAt.Format(time.RFC3339)
+			}
+			out = append(out, line)
 		}
 		if len(p.Entries) < 1000 {
 			break
@@ -287,7 +292,8 @@ func testImportInterrupted(t *testing.T, rdb redis.UniversalClient) {
 
 func testExportRoundTrip(t *testing.T, rdb redis.UniversalClient) {
 	e, o, ctx := newEnforcer(t, rdb), org(t), ctxT(t)
-	metas := []dnc.Meta{{}, {Type: "complaint", BatchID: "a,b"}, {Type: `say "no"`, RequestUUID: "123E4567-E89B-12D3-A456-426614174000"}, {BatchID: "b", RequestUUID: strings.Repeat("x", 60)}, {Type: " lead", BatchID: "trail "}}
+	soon := time.Now().Add(90 * 24 * time.Hour)
+	metas := []dnc.Meta{{}, {Type: "complaint", BatchID: "a,b", ExpiresAt: soon}, {Type: `say "no"`, RequestUUID: "123E4567-E89B-12D3-A456-426614174000"}, {BatchID: "b", RequestUUID: strings.Repeat("x", 60)}, {Type: " lead", BatchID: "trail ", ExpiresAt: soon.Add(time.Hour)}}
 	for i := range 300 {
 		if _, err := e.AddEntry(ctx, o, fmt.Sprintf("+1 646 555 %04d", i), metas[i%len(metas)]); err != nil {
 			t.Fatal(err)
@@ -301,7 +307,7 @@ func testExportRoundTrip(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil || n != 298 {
 		t.Fatalf("Export = %d, %v; want 298", n, err)
 	}
-	if first, _, _ := strings.Cut(csv.String(), "\n"); first != "number,type,batchId,requestUUID,createdAt" {
+	if first, _, _ := strings.Cut(csv.String(), "\n"); first != "number,type,batchId,requestUUID,expiresAt,createdAt" {
 		t.Fatalf("header %q", first)
 	}
 	if n, err := e.Export(ctx, o, &lines, dnc.ExportOptions{Format: "lines"}); err != nil || n != 298 || !strings.HasPrefix(lines.String(), "+16465550000\n+16465550001\n") {
@@ -314,6 +320,16 @@ func testExportRoundTrip(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if got, want := listOf(t, e, copyOrg), listOf(t, e, o); !slices.Equal(got, want) {
 		t.Fatalf("round trip: %d entries %q...; want %d %q...", len(got), got[:3], len(want), want[:3])
+	}
+	// An expiresAt column: RFC 3339, or a bad row; a customer request kept too short is one too.
+	third := org(t)
+	file := "number,type,expiresAt\n+16465559001,,2031-01-02T15:04:05Z\n+16465559002,,tomorrow\n+16465559003,customer_request,2031-01-02T15:04:05Z\n+16465559004,,\n"
+	rep, err = e.Import(ctx, third, strings.NewReader(file), dnc.ImportOptions{})
+	if err != nil || rep.Added != 2 || rep.Invalid != 2 {
+		t.Fatalf("Import with expiresAt: %+v, %v; want 2 added, 2 invalid", rep, err)
+	}
+	if got, want := listOf(t, e, third), []string{"+16465559001    expires 2031-01-02T15:04:05Z", "+16465559004   "}; !slices.Equal(got, want) {
+		t.Errorf("list = %q; want %q", got, want)
 	}
 	if _, err := e.Export(ctx, o, &csv, dnc.ExportOptions{Format: "xml"}); !errors.Is(err, dnc.ErrInvalidArgument) {
 		t.Errorf("Export format xml: %v", err)

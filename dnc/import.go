@@ -32,8 +32,10 @@ type ImportOptions struct {
 	// the Enforcer's default region. Rows of the FTC layout are always read as US.
 	Region string
 	// Meta is the metadata of rows whose file has no type, batchId or requestUUID
-	// column, or an empty cell there. Its ExpiresAt applies to every row added; a row
-	// whose type has a minimum retention longer than that is a bad row.
+	// column, or an empty cell there. Its ExpiresAt applies to every row added that has
+	// no expiresAt of its own (a column named expiresAt, RFC 3339; a cell that is not
+	// is a bad row); a row whose type has a minimum retention longer than its expiry is a
+	// bad row.
 	Meta Meta
 	// Delete removes the file's numbers instead of listing them. A column named action
 	// ("add" or "delete", any case; empty: as Delete says) decides row by row.
@@ -79,6 +81,7 @@ const ImportChunkTimeout = time.Minute
 
 // errAction: an action cell that is neither add nor delete.
 var errAction = errors.New(`action must be "add" or "delete"`)
+var errExpiresAt = errors.New("expiresAt must be an RFC 3339 time with a time zone, such as 2031-01-02T15:04:05Z")
 
 // Import reads a list of numbers from r and lists them for org (or unlists them: see
 // ImportOptions.Delete), in chunks, each normalized as checks normalize and written
@@ -201,6 +204,13 @@ func parseImportRow(row rows.Row, region string, o ImportOptions) (importRow, er
 		return importRow{}, &NumberError{Input: row.Number, Err: err}
 	}
 	m := Meta{Type: cmp.Or(row.Type, o.Meta.Type), BatchID: cmp.Or(row.BatchID, o.Meta.BatchID), RequestUUID: cmp.Or(row.RequestUUID, o.Meta.RequestUUID), ExpiresAt: o.Meta.ExpiresAt}
+	if x := strings.TrimSpace(row.ExpiresAt); x != "" {
+		t, err := time.Parse(time.RFC3339, x)
+		if err != nil {
+			return importRow{}, errExpiresAt
+		}
+		m.ExpiresAt = t
+	}
 	if err := m.Validate(); err != nil {
 		return importRow{}, err
 	}

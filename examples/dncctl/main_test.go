@@ -96,7 +96,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("export: %d %s", code, errOut)
 	}
 	text := read(t, exp)
-	if !strings.HasPrefix(text, "number,type,batchId,requestUUID,createdAt\n+12125551234,complaint,b1,,") || !strings.Contains(text, "\n+16465550134,customer_request,upload-1,,") {
+	if !strings.HasPrefix(text, "number,type,batchId,requestUUID,expiresAt,createdAt\n+12125551234,complaint,b1,,,") || !strings.Contains(text, "\n+16465550134,customer_request,upload-1,,") {
 		t.Errorf("export:\n%s", text)
 	}
 	if code, _, errOut := dncctl(t, "import", "-redis", url, "-org", "copy", exp); code != 0 {

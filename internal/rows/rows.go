@@ -52,11 +52,11 @@ type Row struct {
 	Line   int64  // its line number, from 1
 	Raw    []byte // the line as read, without its line end; valid until the next Next
 	Number string // the phone column's text (Pairs: area code and number joined)
-	// From columns named type, batchId, requestUUID and action (any case, "_" and "-"
-	// ignored), when the file has them.
-	Type, BatchID, RequestUUID, Action string
-	Fields                             int   // how many fields the row has (1 in the lines layout)
-	Err                                error // the row cannot be read; the fields above are empty
+	// From columns named type, batchId, requestUUID, action and expiresAt (any case,
+	// "_" and "-" ignored), when the file has them.
+	Type, BatchID, RequestUUID, Action, ExpiresAt string
+	Fields                                        int   // how many fields the row has (1 in the lines layout)
+	Err                                           error // the row cannot be read; the fields above are empty
 }
 
 // Reader reads rows.
@@ -68,7 +68,7 @@ type Reader struct {
 	header []byte // the header line, nil when there is none
 	names  []string
 	col    int // the phone column's index
-	meta   [4]int
+	meta   [5]int
 	first  *pending // the first data line, read while guessing the layout
 	spans  []span
 	done   bool
@@ -98,7 +98,7 @@ var (
 	errColumns = errors.New("too few columns")
 	errPair    = errors.New("not an area code and a 7-digit number")
 	phoneNames = []string{"phone", "phonenumber", "number", "telephone", "tel", "mobile", "cell", "msisdn", "e164", "phoneno"}
-	metaNames  = [4][]string{{"type"}, {"batchid", "batch"}, {"requestuuid", "requestid"}, {"action"}}
+	metaNames  = [5][]string{{"type"}, {"batchid", "batch"}, {"requestuuid", "requestid"}, {"action"}, {"expiresat", "expires", "expiry"}}
 )
 
 // NewReader reads the layout from r's first data line (and gzip and byte order mark
@@ -116,7 +116,7 @@ func NewReader(r io.Reader, o Options) (*Reader, error) {
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
 	}
-	rd := &Reader{br: br, col: -1, meta: [4]int{-1, -1, -1, -1}}
+	rd := &Reader{br: br, col: -1, meta: [5]int{-1, -1, -1, -1, -1}}
 	defer func() { rd.started = true }()
 	p, err := rd.nextData()
 	if err == io.EOF {
@@ -277,7 +277,7 @@ func (r *Reader) Next() (Row, error) {
 		return row, nil
 	}
 	row.Number = fields[r.col]
-	dst := [4]*string{&row.Type, &row.BatchID, &row.RequestUUID, &row.Action}
+	dst := [5]*string{&row.Type, &row.BatchID, &row.RequestUUID, &row.Action, &row.ExpiresAt}
 	for i, c := range r.meta {
 		if c >= 0 && c < len(fields) {
 			*dst[i] = fields[c]
