@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/dncguard/dncguard/internal/clip"
 	"github.com/dncguard/dncguard/store"
 )
 
@@ -66,10 +68,14 @@ type Event struct {
 
 // HistoryOptions selects events of an org's audit log.
 type HistoryOptions struct {
-	Since   time.Time // only events at or after Since; zero: from the oldest kept
-	Until   time.Time // only events before Until; zero: up to the newest
-	Limit   int       // at most this many, 1 to MaxHistory; 0: 100
-	Actions []string  // only these actions; empty: all
+	Since time.Time // only events at or after Since; zero: from the oldest kept
+	Until time.Time // only events before Until; zero: up to the newest
+	// Before, an Event.ID, keeps only the events older than that one: pass the last
+	// event of a page to read the next page (many events can share a millisecond, so
+	// Until alone cannot page through them).
+	Before  string
+	Limit   int      // at most this many, 1 to MaxHistory; 0: 100
+	Actions []string // only these actions; empty: all
 }
 
 // MaxHistory is the most events one History call returns.
@@ -97,20 +103,31 @@ func (e *Enforcer) History(ctx context.Context, org string, o HistoryOptions) ([
 			known = known || a == k
 		}
 		if !known {
-			return nil, fmt.Errorf("%w: history action %q, want one of %v", ErrInvalidArgument, a, actions)
+			return nil, fmt.Errorf("%w: history action %s, want one of %v", ErrInvalidArgument, clip.Quote(a), actions)
 		}
 		want[a] = true
 	}
 	start, end := "-", "+"
 	if !o.Since.IsZero() {
-		start = strconv.FormatInt(max(o.Since.UnixMilli(), 0), 10)
+		start = strconv.FormatInt(max(ceilMilli(o.Since), 0), 10)
 	}
 	if !o.Until.IsZero() {
-		ms := o.Until.UnixMilli()
+		ms := ceilMilli(o.Until) // the events of ms-1 and earlier are before Until
 		if ms <= 0 || (!o.Since.IsZero() && !o.Until.After(o.Since)) {
 			return []Event{}, nil
 		}
-		end = strconv.FormatInt(ms-1, 10) // an id of ms-1 and any sequence number: before Until
+		end = strconv.FormatInt(ms-1, 10) // an id of ms-1 and any sequence number
+	}
+	if o.Before != "" {
+		ms, seq, ok := strings.Cut(o.Before, "-")
+		_, err1 := strconv.ParseUint(ms, 10, 64)
+		_, err2 := strconv.ParseUint(seq, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%w: history before %s: not an event id", ErrInvalidArgument, clip.Quote(o.Before))
+		}
+		if end == "+" || idLess(o.Before, end) {
+			end = "(" + o.Before
+		}
 	}
 	out := []Event{}
 	page := int64(o.Limit)
@@ -135,6 +152,30 @@ func (e *Enforcer) History(ctx context.Context, org string, o HistoryOptions) ([
 		}
 		end = "(" + evs[len(evs)-1].ID
 	}
+}
+
+// ceilMilli is t in Unix milliseconds, rounded up.
+func ceilMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
+}
+
+// idLess reports whether stream id a ("ms-seq") comes before b ("ms" or "ms-seq", b's
+// missing sequence number meaning the largest).
+func idLess(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, hasSeq := strings.Cut(b, "-")
+	x, _ := strconv.ParseUint(am, 10, 64)
+	y, _ := strconv.ParseUint(bm, 10, 64)
+	if x != y || !hasSeq {
+		return x < y || (x == y && !hasSeq)
+	}
+	p, _ := strconv.ParseUint(as, 10, 64)
+	q, _ := strconv.ParseUint(bs, 10, 64)
+	return p < q
 }
 
 // Purge removes org's entries that have expired by the Redis server's clock, and

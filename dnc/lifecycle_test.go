@@ -330,6 +330,25 @@ func testAudit(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil || len(sw) != 2 || sw[0].Action != "enable" || sw[0].Actor != "bob@acme" || sw[1].Action != "disable" || sw[1].Actor != "alice@acme" || sw[0].Time.Before(sw[1].Time) {
 		t.Errorf("switch history = %+v, %v", sw, err)
 	}
+	// Before pages through them by id, two at a time.
+	var paged []dnc.Event
+	for before := ""; ; {
+		page, err := e.History(ctx, o, dnc.HistoryOptions{Limit: 2, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, page...)
+		if len(page) < 2 {
+			break
+		}
+		before = page[len(page)-1].ID
+	}
+	if len(paged) != len(evs) || paged[len(paged)-1] != evs[len(evs)-1] || paged[3] != evs[3] {
+		t.Errorf("paged by Before: %d events; want %d", len(paged), len(evs))
+	}
+	if _, err := e.History(ctx, o, dnc.HistoryOptions{Before: "x-1"}); !errors.Is(err, dnc.ErrInvalidArgument) {
+		t.Errorf("Before not an id: %v", err)
+	}
 	// Limit, Since and Until page through the same events.
 	if two, _ := e.History(ctx, o, dnc.HistoryOptions{Limit: 2}); len(two) != 2 || two[1].ID != evs[1].ID {
 		t.Errorf("Limit 2 = %+v", two)
@@ -379,6 +398,11 @@ func TestParseRule(t *testing.T) {
 		{"+", "US", ""},
 		{"12a", "US", ""},
 		{"tel:+1201", "US", ""},
+		{"44 20", "GB", ""}, // the country code, or a national number beginning alike: ask for "+"
+		{"0491", "DE", "+49491"},
+		{"49 30", "DE", ""},
+		{"06", "IT", "+3906"}, // no national prefix: the 0 is the number's
+		{"39 06", "IT", ""},
 	} {
 		got, err := dnc.ParseRule(c.in, c.region)
 		if got != c.want || (c.want == "") != errors.Is(err, dnc.ErrInvalidArgument) {

@@ -131,6 +131,9 @@ func ParseRule(prefix, region string) (string, error) {
 			}
 			if np := phone.NationalPrefix(region); np != "" && len(d) > len(np) && strings.HasPrefix(d, np) {
 				d = d[len(np):]
+			} else if strings.HasPrefix(d, cc) {
+				// "44 20" in GB: the country code, or a national number that begins alike
+				return bad("it begins with " + region + "'s country code " + cc + ": write it with \"+\" (+" + d + ") or, for a national number, with the national prefix")
 			}
 			if cc == "1" && (d[0] == '0' || d[0] == '1') {
 				return bad("in region " + region + ", an area code begins with 2 to 9")

@@ -114,7 +114,12 @@ func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnable
 	if !ok {
 		return Result{State: Listed}, a, fmt.Errorf("%w: check: stamp %q", ErrBadReply, st)
 	}
-	if rv > 0 {
+	if c := s.c.rulesOf(org); c.epoch == epoch && c.rv > 0 && c.rv >= rv {
+		// the newest rules this process has read: a stamp may name older ones (a
+		// change's walk has not reached the bucket yet, or a process of an older
+		// release rewrote the stamp without its version)
+		r.Rule = c.set.match(d, digitsValue(d))
+	} else if rv > 0 {
 		rules, err := s.rulesAt(ctx, org, epoch, rv)
 		if err != nil {
 			return Result{State: Listed}, a, err

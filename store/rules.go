@@ -46,24 +46,27 @@ func (s *Store) changeRules(ctx context.Context, org string, add bool, prefixes 
 		return 0, err
 	}
 	reply, ok := replies[0].([]any)
-	if !ok || len(reply) != 2 {
+	if !ok || len(reply) != 3 {
 		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, replies[0])
 	}
-	n, ok := reply[0].(int64)
-	if !ok {
+	n, ok1 := reply[0].(int64)
+	rv, ok2 := reply[1].(int64)
+	rs, ok3 := reply[2].(int64)
+	if !ok1 || !ok2 || !ok3 {
 		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, reply)
 	}
-	if n == 0 {
+	if n == 0 && rs >= rv {
 		return 0, nil
 	}
-	return int(n), s.stampRules(ctx, org)
+	return int(n), s.stampRules(ctx, org, rv) // also when an earlier walk was cut short
 }
 
-// stampRules writes org's rules version into every bucket's stamp (rules_stamp.lua).
-func (s *Store) stampRules(ctx context.Context, org string) error {
+// stampRules writes org's rules version rv (or a later one) into every bucket's stamp
+// (rules_stamp.lua).
+func (s *Store) stampRules(ctx context.Context, org string, rv int64) error {
 	from := int64(0)
 	for {
-		replies, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{from}})
+		replies, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{from, rv}})
 		if err != nil {
 			return err
 		}

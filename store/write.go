@@ -95,6 +95,9 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 // and the flags say which numbers are known to have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
 	ms := now.UnixMilli()
+	if ms < 0 || ms >= 1<<47 {
+		return nil, fmt.Errorf("%w: createdAt %v: want a time from 1970 to 6429", ErrInvalidArgument, now)
+	}
 	ts, epoch := put48(ms), newEpoch()
 	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
 	for lo := 0; lo < len(entries); lo += WriteChunk {

@@ -413,6 +413,7 @@ func TestForeignAuditKey(t *testing.T) {
 		ctx, s := ctxT(t), New(b.rdb, "")
 		const org = "foreign-audit"
 		es := withMeta(numgen.E164(29, 40))
+		es[5].ExpiresAt = time.Now().Add(-time.Hour) // for Purge to find
 		if _, err := s.Add(ctx, org, es[:20], time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -434,6 +435,7 @@ func TestForeignAuditKey(t *testing.T) {
 			"SetEnabled": func() error { return s.SetEnabled(ctx, org, false) },
 			"AddRule":    func() error { _, err := s.AddRule(ctx, org, "+1415"); return err },
 			"RemoveRule": func() error { _, err := s.RemoveRule(ctx, org, "+1201"); return err },
+			"Purge":      func() error { _, err := s.Purge(ctx, org); return err },
 		}
 		for name, w := range writes {
 			if err := w(); !errors.Is(err, ErrBadReply) {
@@ -467,7 +469,7 @@ func TestRulesStamped(t *testing.T) {
 		if _, err := s.pipeline(ctx, ruleScript, false, org, [][]any{s.audit(ctx, "rule_add", []any{"1", MaxRules, newEpoch(), "1201"})}); err != nil {
 			t.Fatal(err)
 		}
-		reply, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{0}})
+		reply, err := s.pipeline(ctx, rulesStampScript, false, org, [][]any{{0, 1}})
 		if err != nil || reply[0].(int64) == 0 {
 			t.Fatalf("first stamping script = %v, %v; want a next bucket", reply, err)
 		}
@@ -477,7 +479,7 @@ func TestRulesStamped(t *testing.T) {
 		if err := s.SetEnabled(ctx, org, true); err != nil {
 			t.Fatal(err)
 		}
-		if reply, err = s.pipeline(ctx, rulesStampScript, false, org, [][]any{{reply[0]}}); err != nil || reply[0].(int64) != 0 {
+		if reply, err = s.pipeline(ctx, rulesStampScript, false, org, [][]any{{reply[0], 1}}); err != nil || reply[0].(int64) != 0 {
 			t.Fatalf("second stamping script = %v, %v; want done", reply, err)
 		}
 		keys, err := b.rdb.Keys(ctx, redisEscape(Base(DefaultPrefix, org))+"b:*").Result()
@@ -505,6 +507,41 @@ func TestRulesStamped(t *testing.T) {
 		}
 		if r, err := s.Lookup(ctx, org, "+12015550123", true); r.State != Ruled || r.Rule != "+12015" || err != nil {
 			t.Fatalf("Lookup after another Store's AddRule = %+v, %v", r, err)
+		}
+		// A rule whose walk never ran (the caller's connection dropped after the rule's
+		// script): s, which keeps the previous version, does not see it yet; a Store
+		// that has read the new version reads the rules themselves wherever a stamp is
+		// older; and adding the rule again, a retry, owes the walk and runs it.
+		if _, err := s.pipeline(ctx, ruleScript, false, org, [][]any{s.audit(ctx, "rule_add", []any{"1", MaxRules, newEpoch(), "1415"})}); err != nil {
+			t.Fatal(err)
+		}
+		fresh := New(b.rdb, "")
+		r0, err := fresh.Lookup(ctx, org, numbers[0], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"+14155550100", "+14155550101"} { // the second from the rules it keeps
+			if r, err := fresh.Lookup(ctx, org, n, true); r.State != Ruled || err != nil {
+				t.Fatalf("Lookup(%s) by a Store that read the new rules = %+v, %v", n, r, err)
+			}
+		}
+		// A stamp rewritten without its version (as a process of an older release does):
+		// a Store that has read the rules keeps applying them.
+		bkey := bucketKey(DefaultPrefix, org, fresh.c.size(org).bucket(hashDigits("14155550102")))
+		if err := b.rdb.HSet(ctx, bkey, "~e", "1:"+r0.Epoch).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := fresh.Lookup(ctx, org, "+14155550102", true); r.State != Ruled || err != nil {
+			t.Fatalf("Lookup under a stamp without its rules version = %+v, %v", r, err)
+		}
+		if r, _ := s.Lookup(ctx, org, "+14155550100", true); r.State != NotListed {
+			t.Fatalf("Lookup by a Store of the previous version = %+v; the walk has not run", r)
+		}
+		if n, err := s.AddRule(ctx, org, "+1415"); n != 0 || err != nil {
+			t.Fatalf("AddRule again = %d, %v; want 0, nil", n, err)
+		}
+		if r, err := s.Lookup(ctx, org, "+14155550100", true); r.State != Ruled || err != nil {
+			t.Fatalf("Lookup after AddRule again = %+v, %v; want Ruled", r, err)
 		}
 	})
 }

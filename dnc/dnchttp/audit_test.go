@@ -204,10 +204,13 @@ func TestHistory(t *testing.T) {
 	get("?since=2026-03-01T12:00:05.001Z", all[0])
 	get("?until=1970-01-01T00:00:00Z")
 	get("?since=2030-01-01T00:00:00Z")
-	get("?orgId="+orgB+"&unknown=1", all...) // the org comes from the token only
+	get("?orgId="+orgB+"&unknown=1", all...)       // the org comes from the token only
+	get("?limit=2&before="+all[1].ID, all[2:4]...) // the next page after one ending with all[1]
+	get("?before="+all[0].ID+"&actions=enable,disable", all[6])
 
 	long := strings.Repeat("x", 70)
 	for _, tc := range []struct{ query, msg string }{
+		{"?before=yesterday", `dnc: invalid argument: history before "yesterday": not an event id`},
 		{"?since=yesterday", `since "yesterday" is not an RFC 3339 timestamp: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},
 		{"?since=", `since "" is not an RFC 3339 timestamp: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},
 		{"?until=2026-03-01", `until "2026-03-01" is a date without a time of day: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},

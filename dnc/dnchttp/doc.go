@@ -9,7 +9,7 @@
 //	DELETE /api/dnc/delete/{id}                                     unlist by the list's _id
 //	GET    /api/dnc/status                                          is DNC on (beyond the hosted API)
 //	POST   /api/dnc/check           {"phoneNumbers": [...], "region": "US"}  decisions (beyond)
-//	GET    /api/dnc/history?since=&until=&limit=&actions=           the audit log, newest first (beyond)
+//	GET    /api/dnc/history?since=&until=&before=&limit=&actions=   the audit log, newest first (beyond)
 //	GET    /api/dnc/rules                                           the org's rules (beyond)
 //	POST   /api/dnc/rules           {"prefix": "+1201"}             block every number with that prefix (beyond)
 //	DELETE /api/dnc/rules/{prefix}                                  remove a rule, prefix URL-escaped (beyond)

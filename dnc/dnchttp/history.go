@@ -26,10 +26,12 @@ type historyData struct {
 	Limit  int         `json:"limit"` // the limit applied, after capping at MaxHistoryLimit
 }
 
-// history serves GET /api/dnc/history?since=&until=&limit=&actions=: the org's audit
-// events, newest first. since and until are RFC 3339 timestamps (since inclusive,
-// until exclusive), limit 1 or more (default DefaultHistoryLimit, capped at
-// MaxHistoryLimit as list's limit is), actions a comma-separated list of actions.
+// history serves GET /api/dnc/history?since=&until=&before=&limit=&actions=: the
+// org's audit events, newest first. since and until are RFC 3339 timestamps (since
+// inclusive, until exclusive), before an event's id (the events older than it: the
+// last id of a page gives the next page), limit 1 or more (default
+// DefaultHistoryLimit, capped at MaxHistoryLimit as list's limit is), actions a
+// comma-separated list of actions.
 func (h *Handler) history(r *http.Request, org string, _ []byte) (reply, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil { // r.URL.Query() would drop the malformed pair and go on
@@ -45,6 +47,9 @@ func (h *Handler) history(r *http.Request, org string, _ []byte) (reply, error) 
 	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since) {
 		return reply{}, badRequest("until must be later than since")
 	}
+	if o.Before, err = oneParam(q, "before"); err != nil {
+		return reply{}, err
+	}
 	limit, err := positiveParam(q, "limit", DefaultHistoryLimit)
 	if err != nil {
 		return reply{}, err
@@ -55,7 +60,8 @@ func (h *Handler) history(r *http.Request, org string, _ []byte) (reply, error) 
 	}
 	evs, err := h.enf.History(r.Context(), org, o)
 	if errors.Is(err, dnc.ErrInvalidArgument) {
-		// An unknown action; the library's message names it and the known ones.
+		// An unknown action (the library's message names it and the known ones), or a
+		// before that is not an event id.
 		return reply{}, badRequest(err.Error())
 	}
 	if err != nil {

@@ -24,6 +24,7 @@ if not s then return redis.error_reply(err) end
 local L, p, n, seq = s.L, s.p, s.n, s.seq
 local aerr = auditReady()
 if aerr then return redis.error_reply(aerr) end
+if #ARGV[1] ~= 6 or string.byte(ARGV[1], 1) >= 128 then return redis.error_reply('ERR add: bad createdAt') end
 local W = tonumber(ARGV[3])
 if W ~= 1 and W ~= 5 or (#ARGV - 3) % W ~= 0 then return redis.error_reply('ERR add: bad arguments') end
 local count = (#ARGV - 3) / W
@@ -231,7 +232,6 @@ local created = not s.v
 create(s, ARGV[2])
 
 local ts, packed = ARGV[1], {}
-if #ts ~= 6 or string.byte(ts, 1) >= 128 then return redis.error_reply('ERR add: bad createdAt') end
 -- tsx is createdAt with the flag of an entry that expires (lib.lua expiryOf)
 local tsx = string.char(string.byte(ts, 1) + 128) .. string.sub(ts, 2)
 local function head(x)

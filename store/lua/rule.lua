@@ -10,7 +10,10 @@
 --         the org's data, so a flush that loses them is seen as lost state
 -- ARGV[4..] the rules' digits
 -- and the audit log's four (lib_audit.lua).
--- Reply: {how many rules changed, the rules' version}.
+-- Reply: {how many rules changed, the rules' version, the version every bucket is known
+-- to name (the meta hash's "rs", which rules_stamp.lua writes when a walk ends)}: when
+-- the last is the lower, a walk is still owed, even if this call changed nothing (a
+-- retry after a walk cut short).
 local s, err = state()
 if not s then return redis.error_reply(err) end
 local aerr = auditReady()
@@ -27,7 +30,8 @@ for i = 4, #ARGV do
     todo[#todo + 1], todo[ARGV[i]] = ARGV[i], true
   end
 end
-if #todo == 0 then return {0, s.rv} end
+local rs = tonumber(redis.call('HGET', META, 'rs') or '0')
+if #todo == 0 then return {0, s.rv, rs} end
 if ARGV[1] == '1' then
   if redis.call('SCARD', RULES) + #todo > tonumber(ARGV[2]) then
     return redis.error_reply('DNCRULES an org may have ' .. ARGV[2] .. ' rules')
@@ -39,4 +43,4 @@ for _, r in ipairs(todo) do
   audit('+' .. r)
 end
 local rv = redis.call('HINCRBY', META, 'rv', 1)
-return {#todo, rv}
+return {#todo, rv, rs}

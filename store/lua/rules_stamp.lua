@@ -4,6 +4,8 @@
 -- add buckets at the end of the table, which the walk reaches later.
 -- KEYS    meta, f, d (lib.lua)
 -- ARGV[1] the first bucket to stamp
+-- ARGV[2] the version the walk was started for: when it ends, every bucket names it or
+--         a later one, and the meta hash's "rs" says so
 -- Reply: the next bucket, or 0 when every bucket names the version or a later one.
 local s, err = state()
 if not s then return redis.error_reply(err) end
@@ -20,4 +22,7 @@ for b = from, to - 1 do
   end
 end
 if to < count then return to end
+if tonumber(redis.call('HGET', META, 'rs') or '0') < tonumber(ARGV[2]) then
+  redis.call('HSET', META, 'rs', ARGV[2])
+end
 return 0
