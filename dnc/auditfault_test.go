@@ -59,7 +59,7 @@ func TestAuditAtomicUnderConnectionKills(t *testing.T) {
 					}
 				}
 				if i%6 == 0 {
-					if err := e.AddRule(actx, o, fmt.Sprintf("+1212%d%03d", w, i)); err != nil {
+					if err := e.AddRule(actx, o, fmt.Sprintf("+1212%d%02d", 5+w, i/6)); err != nil {
 						failed.Store("rule "+n, err)
 					}
 				}
@@ -122,6 +122,24 @@ func TestAuditAtomicUnderConnectionKills(t *testing.T) {
 	}
 	for r := range rules {
 		t.Errorf("rule %s has an event but is not there", r)
+	}
+	// Every rule whose call failed is added again, as a caller retries; then every rule
+	// blocks, for this Enforcer and for a new one (a walk cut short is completed).
+	fresh := newEnforcer(t, rdb)
+	for w := range writers {
+		for i := 0; i < each; i += 6 {
+			rule := fmt.Sprintf("+1212%d%02d", 5+w, i/6)
+			if _, failedOnce := failed.Load("rule " + fmt.Sprintf("+1415%03d%04d", 200+w, i)); failedOnce {
+				if err := e.AddRule(ctx, o, rule); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, en := range []*dnc.Enforcer{e, fresh} {
+				if d, err := en.Check(ctx, o, rule+"5555"); err != nil || d.Reason != dnc.ReasonRule || d.Rule != rule {
+					t.Errorf("Check under rule %s = %+v, %v", rule, d, err)
+				}
+			}
+		}
 	}
 	t.Logf("%d numbers and %d rules checked against %d events", checked, len(got), len(msgs))
 }
