@@ -18,8 +18,16 @@
 //     "tel:+1-212-555-1234" alike.
 //   - An organization that never set the switch is enforced (see [WithDefaultEnabled]).
 //     When it is switched off, every number may be called.
-//   - A check is one Redis round trip: one read-only script reads the org's switch and the number's
-//     entry together.
+//   - A check is one Redis round trip: one HMGET of the number's bucket reads the org's
+//     switch, the number's entry and the version of the org's rules together.
+//   - An entry may expire ([Meta].ExpiresAt): the Redis server's clock, read in the same
+//     round trip, decides, never the dialer host's; [Enforcer.Purge] removes expired
+//     entries. A minimum retention per type ([WithMinRetention]; 5 years for
+//     "customer_request") refuses expiries that come too soon.
+//   - Rules ([Enforcer.AddRule]) block every number that begins with an E.164 prefix
+//     ("+1201"), with [ReasonRule].
+//   - Every change is appended to the org's audit log in the same script as the change,
+//     with the actor of the context ([WithActor]); [Enforcer.History] reads it.
 //   - It fails closed: an invalid number, an invalid org id, a Redis error or an ended
 //     context all answer "skip" together with an error. Only [WithFailOpen] changes that,
 //     and only for storage failures.
