@@ -545,3 +545,34 @@ func TestRulesStamped(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditTrim: the audit log keeps to its longest length and its retention, give or
+// take a stream node (about 100 events): each append trims with "~".
+func TestAuditTrim(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := ctxT(t)
+		numbers := numgen.E164(47, 600)
+		for _, c := range []struct {
+			org    string
+			age    time.Duration
+			maxLen int64
+		}{{"trim-length", 0, 150}, {"trim-age", time.Millisecond, 0}} {
+			s := New(b.rdb, "")
+			s.SetAudit(c.age, c.maxLen)
+			for _, n := range numbers {
+				if _, err := s.Add(ctx, c.org, plainEntries([]string{n}), time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			key := Base(DefaultPrefix, c.org) + "audit"
+			n, err := b.rdb.XLen(ctx, key).Result()
+			if err != nil || n < 1 || n > 300 {
+				t.Errorf("%s: %d events after 600 adds, %v; want the bound and at most a node more", c.org, n, err)
+			}
+			last, err := b.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
+			if err != nil || len(last) != 1 || last[0].Values["d"] != numbers[len(numbers)-1] {
+				t.Errorf("%s: newest event %v, %v; want the last add's", c.org, last, err)
+			}
+		}
+	})
+}
