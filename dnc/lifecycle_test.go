@@ -290,6 +290,10 @@ func testAudit(t *testing.T, rdb redis.UniversalClient) {
 			_, err := e.Import(alice, o, strings.NewReader("+14155550010\n+14155550011\n"), dnc.ImportOptions{Meta: dnc.Meta{BatchID: "b7"}})
 			return err
 		},
+		func() error {
+			_, err := e.Import(bob, o, strings.NewReader("+14155550010\n"), dnc.ImportOptions{Delete: true})
+			return err
+		},
 		func() error { return e.SetEnabled(bob, o, true) },
 		// changes that change nothing leave no event
 		func() error { _, err := e.Add(bob, o, "+14155550003"); return err },
@@ -314,7 +318,8 @@ func testAudit(t *testing.T, rdb redis.UniversalClient) {
 	}
 	want := []string{
 		"enable|bob@acme|",
-		"import|alice@acme|2 numbers batch b7",
+		"import|bob@acme|remove +14155550010",
+		"import|alice@acme|add 2 numbers batch b7",
 		"delete|bob@acme|+14155550002",
 		"rule_remove|alice@acme|+1201",
 		"rule_add|alice@acme|+1201",

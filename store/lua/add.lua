@@ -463,5 +463,5 @@ else
   redis.call('HSET', META, 'v', VERSION, 'L', itoa(L), 'p', itoa(p), 'n', itoa(n), 'seq', itoa(seq))
 end
 countsWrite(counts, delta)
-if nchanged > 0 then audit(auditNumbers(nchanged, lastChanged, batchOf or '')) end
+if nchanged > 0 then audit(auditNumbers(nchanged, lastChanged, batchOf or '', 'add')) end
 return out

@@ -46,10 +46,12 @@ local function audit(detail, action)
 end
 
 -- auditNumbers spells the detail of a write of count numbers: the number itself when
--- it is one (digits, without "+"), else the count; with the batch id when one is given.
-local function auditNumbers(count, digits, batch)
+-- it is one (digits, without "+"), else the count; with the batch id when one is given;
+-- after verb ("add", "remove") when the script's action is an import, which does both.
+local function auditNumbers(count, digits, batch, verb)
   local d
   if count == 1 and digits then d = '+' .. digits else d = itoa(count) .. ' numbers' end
   if batch and batch ~= '' then d = d .. ' batch ' .. batch end
+  if AUDIT_ACTION == 'import' then d = verb .. ' ' .. d end
   return d
 end

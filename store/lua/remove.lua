@@ -180,5 +180,5 @@ for ck, c in pairs(chunks) do
   end
 end
 postWrite(post, postCounts, false)
-if removed > 0 then audit(auditNumbers(removed, lastRemoved)) end
+if removed > 0 then audit(auditNumbers(removed, lastRemoved, nil, 'remove')) end
 return removed
