@@ -3,12 +3,10 @@ package dnc_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/dncguard/dncguard/dnc"
-	"github.com/dncguard/dncguard/internal/numgen"
 	"github.com/dncguard/dncguard/internal/redistest"
 	"github.com/dncguard/dncguard/store"
 	"github.com/redis/go-redis/v9"
@@ -23,17 +21,9 @@ import (
 // DNC_SCALE_REPS (default 5) the repetitions of the interleaved check. It logs; it
 // asserts only that the operations succeed.
 func TestScaleLifecycle(t *testing.T) {
-	if os.Getenv("DNC_SCALE") == "" {
-		t.Skip("DNC_SCALE=1 runs the scale measurements (minutes)")
-	}
-	n, reps := envInt(t, "DNC_SCALE_N", 1_000_000), envInt(t, "DNC_SCALE_REPS", 5)
-	e164 := numgen.E164(1, n)
-	mixed := make([]string, n)
-	for i, e := range e164 {
-		mixed[i] = numgen.Format(e, i)
-	}
+	reps, e164, mixed := scaleInputs(t)
 	t.Run("Memory", func(t *testing.T) { lifecycleMemory(t, e164) })
-	t.Run("Audit", func(t *testing.T) { auditMemory(t, e164[:min(n, 100_000)]) })
+	t.Run("Audit", func(t *testing.T) { auditMemory(t, e164[:min(len(e164), 100_000)]) })
 	t.Run("CheckWithRules", func(t *testing.T) { checkWithRules(t, e164, mixed, reps) })
 	t.Run("Purge", func(t *testing.T) { purgeCost(t, e164) })
 }
@@ -47,15 +37,7 @@ func lifecycleMemory(t *testing.T, e164 []string) {
 		sizes = append(sizes, len(e164))
 	}
 	for _, size := range sizes {
-		measure := func(load func(rdb *redis.Client)) float64 {
-			srv := redistest.Start(t)
-			rdb := srv.Client(t)
-			before := usedMemory(t, rdb)
-			load(rdb)
-			used := usedMemory(t, rdb) - before
-			srv.Stop()
-			return float64(used) / float64(size)
-		}
+		measure := func(load func(rdb *redis.Client)) float64 { return memoryPer(t, size, load) }
 		loadMeta := func(expiry bool) func(rdb *redis.Client) {
 			return func(rdb *redis.Client) {
 				st, es := store.New(rdb, ""), withMeta(e164[:size])

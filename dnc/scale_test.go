@@ -29,18 +29,38 @@ import (
 // repetitions of each interleaved measurement. It logs a table; it asserts only that
 // the measured operations succeed (timings are never asserted).
 func TestScale(t *testing.T) {
+	reps, e164, mixed := scaleInputs(t)
+	t.Run("Memory", func(t *testing.T) { scaleMemory(t, e164, mixed) })
+	t.Run("Writes", func(t *testing.T) { scaleWrites(t, e164, mixed, reps) })
+	t.Run("Reads", func(t *testing.T) { scaleReads(t, e164, mixed, reps) })
+}
+
+// scaleInputs skips t unless DNC_SCALE is set, and returns the repetitions of each
+// interleaved measurement (DNC_SCALE_REPS, default 5) and the list's numbers
+// (DNC_SCALE_N, default 1,000,000), in E.164 and in mixed formats.
+func scaleInputs(t *testing.T) (reps int, e164, mixed []string) {
 	if os.Getenv("DNC_SCALE") == "" {
 		t.Skip("DNC_SCALE=1 runs the scale measurements (minutes)")
 	}
 	n, reps := envInt(t, "DNC_SCALE_N", 1_000_000), envInt(t, "DNC_SCALE_REPS", 5)
-	e164 := numgen.E164(1, n)
-	mixed := make([]string, n)
+	e164 = numgen.E164(1, n)
+	mixed = make([]string, n)
 	for i, e := range e164 {
 		mixed[i] = numgen.Format(e, i)
 	}
-	t.Run("Memory", func(t *testing.T) { scaleMemory(t, e164, mixed) })
-	t.Run("Writes", func(t *testing.T) { scaleWrites(t, e164, mixed, reps) })
-	t.Run("Reads", func(t *testing.T) { scaleReads(t, e164, mixed, reps) })
+	return reps, e164, mixed
+}
+
+// memoryPer returns what load adds to a new redis-server's used_memory, per number of
+// size.
+func memoryPer(t *testing.T, size int, load func(rdb *redis.Client)) float64 {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	before := usedMemory(t, rdb)
+	load(rdb)
+	used := usedMemory(t, rdb) - before
+	srv.Stop()
+	return float64(used) / float64(size)
 }
 
 func envInt(t *testing.T, name string, def int) int {
@@ -107,15 +127,7 @@ func scaleMemory(t *testing.T, e164, mixed []string) {
 		if size > len(e164) {
 			continue
 		}
-		measure := func(load func(rdb *redis.Client)) float64 {
-			srv := redistest.Start(t)
-			rdb := srv.Client(t)
-			before := usedMemory(t, rdb)
-			load(rdb)
-			used := usedMemory(t, rdb) - before
-			srv.Stop()
-			return float64(used) / float64(size)
-		}
+		measure := func(load func(rdb *redis.Client)) float64 { return memoryPer(t, size, load) }
 		raw := measure(func(rdb *redis.Client) { rawAdd(ctx, t, rdb, "raw", e164[:size], false) })
 		plain := measure(func(rdb *redis.Client) {
 			enf := newEnforcer(t, rdb)

@@ -146,36 +146,36 @@ type orgRules struct {
 	set   ruleSet
 }
 
-func (c *caches) rulesOf(org string) orgRules {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.rules[org]
-}
+func (c *caches) rulesOf(org string) orgRules { return cached(c, c.rules, org) }
 
+// setRules keeps r unless the cache holds later rules of the same epoch.
 func (c *caches) setRules(org string, r orgRules) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.rules) >= cacheMax {
-		clear(c.rules)
-	}
-	if old, ok := c.rules[org]; !ok || old.epoch != r.epoch || old.rv < r.rv {
-		c.rules[org] = r
-	}
+	keepCached(c, c.rules, org, r, func(old orgRules) bool { return old.epoch != r.epoch || old.rv < r.rv })
 }
 
-func (c *caches) asksOf(org string) asks {
+func (c *caches) asksOf(org string) asks { return cached(c, c.asks, org) }
+
+func (c *caches) setAsks(org string, a asks) { keepCached(c, c.asks, org, a, nil) }
+
+// cached reads org's value of one of c's maps, under c's lock.
+func cached[V any](c *caches, m map[string]V, org string) V {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.asks[org]
+	return m[org]
 }
 
-func (c *caches) setAsks(org string, a asks) {
+// keepCached sets org's value in one of c's maps, under c's lock, unless replace says the old
+// value must stay; a map that has reached cacheMax entries is emptied first.
+func keepCached[V any](c *caches, m map[string]V, org string, v V, replace func(old V) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.asks) >= cacheMax {
-		clear(c.asks)
+	if len(m) >= cacheMax {
+		clear(m)
 	}
-	c.asks[org] = a
+	if old, ok := m[org]; ok && replace != nil && !replace(old) {
+		return
+	}
+	m[org] = v
 }
 
 func (c *caches) size(org string) tableSize {
