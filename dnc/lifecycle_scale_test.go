@@ -3,6 +3,7 @@ package dnc_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,6 +27,49 @@ func TestScaleLifecycle(t *testing.T) {
 	t.Run("Audit", func(t *testing.T) { auditMemory(t, e164[:min(len(e164), 100_000)]) })
 	t.Run("CheckWithRules", func(t *testing.T) { checkWithRules(t, e164, mixed, reps) })
 	t.Run("Purge", func(t *testing.T) { purgeCost(t, e164) })
+	t.Run("RuleChange", func(t *testing.T) { ruleChangeCost(t, e164) })
+}
+
+// ruleChangeCost: AddRule on a list of len(e164) numbers writes the rules' version into
+// every bucket's stamp; its time, and the longest command it ran (SLOWLOG, threshold
+// 1 ms).
+func ruleChangeCost(t *testing.T, e164 []string) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	enf := newEnforcer(t, rdb)
+	st := store.New(rdb, "")
+	es := make([]store.Entry, len(e164))
+	for i, n := range e164 {
+		es[i].Number = n
+	}
+	for lo := 0; lo < len(es); lo += 10_000 {
+		if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, len(es))], time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var took []float64
+	for i := range 5 {
+		_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
+		start := time.Now()
+		if err := enf.AddRule(ctx, "acme", fmt.Sprintf("+1%03d", 900+i)); err != nil {
+			t.Fatal(err)
+		}
+		took = append(took, float64(time.Since(start).Microseconds())/1000)
+	}
+	mx, over := slowest(t, rdb)
+	t.Logf("AddRule on a list of %d (every bucket's stamp rewritten): %s ms (5 rules); longest command of the last %v, %d over 2 ms",
+		len(e164), spreadMs(took), mx, over)
+}
+
+// spreadMs is "median (min–max)" of values in ms.
+func spreadMs(v []float64) string {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return fmt.Sprintf("%.1f (%.1f-%.1f)", s[len(s)/2], s[0], s[len(s)-1])
 }
 
 // lifecycleMemory: used_memory per number with type, batchId and requestUUID, with and

@@ -11,7 +11,8 @@
 //	POST   /api/dnc/check           {"phoneNumbers": [...], "region": "US"}  decisions (beyond)
 //	GET    /api/dnc/history?since=&until=&before=&limit=&actions=   the audit log, newest first (beyond)
 //	GET    /api/dnc/rules                                           the org's rules (beyond)
-//	POST   /api/dnc/rules           {"prefix": "+1201"}             block every number with that prefix (beyond)
+//	POST   /api/dnc/rules           {"prefix": "+1201"}             block every number with that prefix (beyond);
+//	                                {"prefixes": [...]}             many rules in one change
 //	DELETE /api/dnc/rules/{prefix}                                  remove a rule, prefix URL-escaped (beyond)
 //
 // expiresAt (optional) is when an entry stops blocking; entries show it only when they

@@ -1,6 +1,7 @@
 package dnchttp
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,25 +30,50 @@ func (h *Handler) rules(r *http.Request, org string, _ []byte) (reply, error) {
 	return reply{message: MsgRules, data: rulesData{Rules: rs}}, nil
 }
 
-// addRule serves POST /api/dnc/rules {"prefix": "+1201"}. The data is the rule as
-// stored. Adding a rule the org has is not an error.
+// addRule serves POST /api/dnc/rules: {"prefix": "+1201"}, whose data is the rule as
+// stored, or {"prefixes": ["+1201", ...]} (1 to dnc.MaxRules of them, all or nothing:
+// one that is not a rule and none is added), whose data is the rules as stored, in one
+// change of the org's rules (a change rewrites a stamp in every bucket of the org's list,
+// so many rules are best added together). Adding a rule the org has is not an error.
 func (h *Handler) addRule(r *http.Request, org string, body []byte) (reply, error) {
 	var prefix string
-	if err := decodeObject(body, stringField("prefix", true, &prefix)); err != nil {
+	var prefixes []string
+	one, many := stringField("prefix", true, &prefix), stringsField("prefixes", false, &prefixes)
+	given, decodeOne := false, one.decode
+	one.required, one.decode = false, func(raw json.RawMessage) error { given = true; return decodeOne(raw) }
+	if err := decodeObject(body, one, many); err != nil {
 		return reply{}, err
 	}
-	rule, err := h.parseRule(prefix)
-	if err != nil {
-		return reply{}, err
+	switch {
+	case given && prefixes != nil:
+		return reply{}, badRequest("give prefix (one rule) or prefixes (an array of rules), not both")
+	case !given && prefixes == nil:
+		return reply{}, badRequest("prefix is required")
+	case given:
+		prefixes = []string{prefix}
 	}
-	err = h.enf.AddRule(r.Context(), org, rule)
-	if errors.Is(err, dnc.ErrInvalidArgument) { // the org has dnc.MaxRules rules
+	if len(prefixes) < 1 || len(prefixes) > dnc.MaxRules {
+		return reply{}, badRequest(fmt.Sprintf("prefixes must hold 1 to %d rules, got %d", dnc.MaxRules, len(prefixes)))
+	}
+	rules := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		rule, err := h.parseRule(p)
+		if err != nil {
+			return reply{}, err
+		}
+		rules[i] = rule
+	}
+	err := h.enf.AddRules(r.Context(), org, rules)
+	if errors.Is(err, dnc.ErrInvalidArgument) { // the org would have more than dnc.MaxRules rules
 		return reply{}, badRequest(err.Error())
 	}
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{message: MsgRuleAdded, data: ruleData{Rule: rule}}, nil
+	if given {
+		return reply{message: MsgRuleAdded, data: ruleData{Rule: rules[0]}}, nil
+	}
+	return reply{message: MsgRuleAdded, data: rulesData{Rules: rules}}, nil
 }
 
 // removeRule serves DELETE /api/dnc/rules/{prefix}, the prefix URL-escaped ("%2B1201",

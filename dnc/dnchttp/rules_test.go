@@ -102,6 +102,24 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// POST /api/dnc/rules with "prefixes" adds many rules in one change, all or nothing.
+func TestAddRules(t *testing.T) {
+	f := newFixture(t)
+	expect(t, "add two", f.do(t, "POST", "/api/dnc/rules", tokA, `{"prefixes": ["+1 303", "415 9", "+1303"]}`), 200,
+		ok(t, dnchttp.MsgRuleAdded, map[string]any{"rules": []string{"+1303", "+14159", "+1303"}}))
+	expect(t, "rules", f.do(t, "GET", "/api/dnc/rules", tokA, ""), 200, ok(t, dnchttp.MsgRules, map[string]any{"rules": []string{"+1303", "+14159"}}))
+	for _, tc := range []struct{ body, msg string }{
+		{`{"prefixes": ["+1212", "abc"]}`, `prefix "abc" is not a valid rule: dnc: invalid argument: rule "abc": want digits, with an optional leading "+"`},
+		{`{"prefixes": []}`, `prefixes must hold 1 to 10000 rules, got 0`},
+		{`{"prefix": "+1212", "prefixes": ["+1213"]}`, `give prefix (one rule) or prefixes (an array of rules), not both`},
+		{`{"prefixes": "+1212"}`, `prefixes must be a JSON array of strings, got a string`},
+	} {
+		before := f.dump(t)
+		expect(t, "add rules "+tc.body, f.do(t, "POST", "/api/dnc/rules", tokA, tc.body), 400, failed(400, tc.msg))
+		f.unchanged(t, "add rules "+tc.body, before)
+	}
+}
+
 // An org has at most dnc.MaxRules rules; one more is 400 and changes nothing. (On a
 // real Redis: miniredis takes seconds for the ten thousand scripts.)
 func TestTooManyRules(t *testing.T) {
