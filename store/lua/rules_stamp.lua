@@ -12,7 +12,7 @@ if not s then return redis.error_reply(err) end
 if not s.v or s.rv == 0 then return 0 end
 local count = 2 ^ s.L + s.p
 local from = tonumber(ARGV[1])
-local to = math.min(from + 500, count)
+local to = math.min(from + 250, count)
 for b = from, to - 1 do
   local key = BUCKET .. itoa(b)
   local old = redis.call('HGET', key, '~e')
