@@ -126,6 +126,9 @@ func (e *Enforcer) History(ctx context.Context, org string, o HistoryOptions) ([
 		if !ok || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("%w: history before %s: not an event id", ErrInvalidArgument, clip.Quote(o.Before))
 		}
+		if o.Before == "0-0" || strings.TrimLeft(ms, "0")+strings.TrimLeft(seq, "0") == "" {
+			return []Event{}, nil // nothing comes before the first id (and Redis refuses "(0-0")
+		}
 		if end == "+" || idLess(o.Before, end) {
 			end = "(" + o.Before
 		}

@@ -124,7 +124,9 @@ func TestAuditAtomicUnderConnectionKills(t *testing.T) {
 		t.Errorf("rule %s has an event but is not there", r)
 	}
 	// Every rule whose call failed is added again, as a caller retries; then every rule
-	// blocks, for this Enforcer and for a new one (a walk cut short is completed).
+	// blocks, for this Enforcer and for a new one. (Neither has read the rules before, so
+	// this does not prove that a retry completes a walk cut short: TestRulesStamped in
+	// package store does.)
 	fresh := newEnforcer(t, rdb)
 	for w := range writers {
 		for i := 0; i < each; i += 6 {

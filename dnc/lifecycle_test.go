@@ -145,6 +145,26 @@ func testRulesIsolation(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal(err)
 	}
 	mustSkip(t, e, a, "(415) 555-2671", true)
+	// Many rules in one change: written 100 a script, every one with its event.
+	many := make([]string, 450)
+	for i := range many {
+		many[i] = fmt.Sprintf("+1303%03d", 200+i)
+	}
+	if err := e.AddRules(ctx, a, many); err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := e.Rules(ctx, a); len(rules) != 451 || err != nil {
+		t.Errorf("Rules after AddRules of 450 = %d, %v; want 451", len(rules), err)
+	}
+	if d, _ := e.Check(ctx, a, "(303) 649-0000"); d.Reason != dnc.ReasonRule || d.Rule != "+1303649" {
+		t.Errorf("Check under the last of 450 rules = %+v", d)
+	}
+	if evs, err := e.History(ctx, a, dnc.HistoryOptions{Actions: []string{dnc.ActionRuleAdd}, Limit: 1000}); len(evs) != 451 || err != nil {
+		t.Errorf("rule_add events = %d, %v; want 451", len(evs), err)
+	}
+	if evs, err := e.History(ctx, a, dnc.HistoryOptions{Before: "0-0"}); len(evs) != 0 || err != nil {
+		t.Errorf("History before 0-0 = %v, %v; want none", evs, err)
+	}
 	if evs, err := e.History(ctx, b, dnc.HistoryOptions{}); len(evs) != 0 || err != nil {
 		t.Errorf("org b's history = %v, %v; want none", evs, err)
 	}

@@ -37,7 +37,9 @@ func (e *Enforcer) AddRule(ctx context.Context, org, prefix string) error {
 }
 
 // AddRules adds several rules in one change, all or nothing on input: one invalid
-// prefix and nothing is written.
+// prefix and nothing is written. They are written 100 to a script (each with its audit
+// events), in one round trip, and stamped in one walk; should the org reach MaxRules
+// part-way, the rules written before stay, and the error says so.
 func (e *Enforcer) AddRules(ctx context.Context, org string, prefixes []string) error {
 	return e.changeRules(ctx, org, prefixes, true)
 }

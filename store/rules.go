@@ -6,13 +6,20 @@ import (
 	"slices"
 )
 
-// MaxRules is the most rules an org may have. A check asks for the number's prefixes
-// whatever their count, so it costs the same with one rule or MaxRules.
+// MaxRules is the most rules an org may have. A check matches a number against the
+// rules in memory, so it costs the same with one rule or MaxRules.
 const MaxRules = 10_000
+
+// RuleChunk is how many rules one script changes at most: a rule with its audit event
+// costs about 7 µs of Redis time (200 a script measured 1.45 ms, one of 2.4 ms), and a
+// change of many rules goes in scripts of RuleChunk, in one pipeline.
+const RuleChunk = 100
 
 // AddRule adds rules to org: every number that begins with one of prefixes ("+" and 1
 // to 15 digits, the first not 0) is blocked. It returns how many were not there. The
-// rules and their audit events are written together, and the rules' version goes up;
+// rules go in scripts of RuleChunk, each writing its rules with their audit events and
+// raising the rules' version (if the org reaches MaxRules part-way, the scripts before
+// stay written: the count says how many rules were added);
 // then the version is written into every bucket's stamp, 250 buckets a script (about a
 // millisecond of Redis; so a change of the rules costs about one script per 4,000
 // listed numbers), and checks see
@@ -33,33 +40,46 @@ func (s *Store) changeRules(ctx context.Context, org string, add bool, prefixes 
 	if add {
 		action = "rule_add"
 	}
-	args := make([]any, 0, 3+len(prefixes)+auditArgs)
-	args = append(args, flag(add), MaxRules, newEpoch())
-	for _, p := range prefixes {
-		d, err := digits(p)
-		if err != nil {
-			return 0, fmt.Errorf("%w: rule: %w", ErrInvalidArgument, err)
+	epoch := newEpoch()
+	var batches [][]any
+	for lo := 0; lo < len(prefixes); lo += RuleChunk {
+		chunk := prefixes[lo:min(lo+RuleChunk, len(prefixes))]
+		args := make([]any, 0, 3+len(chunk)+auditArgs)
+		args = append(args, flag(add), MaxRules, epoch)
+		for _, p := range chunk {
+			d, err := digits(p)
+			if err != nil {
+				return 0, fmt.Errorf("%w: rule: %w", ErrInvalidArgument, err)
+			}
+			args = append(args, d)
 		}
-		args = append(args, d)
+		batches = append(batches, s.audit(ctx, action, args))
 	}
-	replies, err := s.pipeline(ctx, ruleScript, false, org, [][]any{s.audit(ctx, action, args)})
-	if err != nil {
-		return 0, err
+	replies, err := s.pipeline(ctx, ruleScript, false, org, batches)
+	changed, owed, rv := 0, false, int64(0)
+	for _, r := range replies {
+		if r == nil {
+			break
+		}
+		reply, ok := r.([]any)
+		if !ok || len(reply) != 3 {
+			return changed, fmt.Errorf("%w: rule: %v", ErrBadReply, r)
+		}
+		n, ok1 := reply[0].(int64)
+		v, ok2 := reply[1].(int64)
+		rs, ok3 := reply[2].(int64)
+		if !ok1 || !ok2 || !ok3 {
+			return changed, fmt.Errorf("%w: rule: %v", ErrBadReply, reply)
+		}
+		changed, rv = changed+int(n), max(rv, v)
+		owed = owed || n > 0 || rs < v // a walk is owed, also when an earlier one was cut short
 	}
-	reply, ok := replies[0].([]any)
-	if !ok || len(reply) != 3 {
-		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, replies[0])
+	if owed {
+		if werr := s.stampRules(ctx, org, rv); err == nil {
+			err = werr
+		}
 	}
-	n, ok1 := reply[0].(int64)
-	rv, ok2 := reply[1].(int64)
-	rs, ok3 := reply[2].(int64)
-	if !ok1 || !ok2 || !ok3 {
-		return 0, fmt.Errorf("%w: rule: %v", ErrBadReply, reply)
-	}
-	if n == 0 && rs >= rv {
-		return 0, nil
-	}
-	return int(n), s.stampRules(ctx, org, rv) // also when an earlier walk was cut short
+	return changed, err
 }
 
 // stampRules writes org's rules version rv (or a later one) into every bucket's stamp

@@ -207,10 +207,12 @@ func TestHistory(t *testing.T) {
 	get("?orgId="+orgB+"&unknown=1", all...)       // the org comes from the token only
 	get("?limit=2&before="+all[1].ID, all[2:4]...) // the next page after one ending with all[1]
 	get("?before="+all[0].ID+"&actions=enable,disable", all[6])
+	get("?before=0-0") // before the first possible id: none (Redis refuses "(0-0" as a range end)
 
 	long := strings.Repeat("x", 70)
 	for _, tc := range []struct{ query, msg string }{
 		{"?before=yesterday", `dnc: invalid argument: history before "yesterday": not an event id`},
+		{"?before=", `before must be an event's id, such as "1764500000000-0"`},
 		{"?since=yesterday", `since "yesterday" is not an RFC 3339 timestamp: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},
 		{"?since=", `since "" is not an RFC 3339 timestamp: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},
 		{"?until=2026-03-01", `until "2026-03-01" is a date without a time of day: want an RFC 3339 timestamp with a time zone, such as "2031-01-02T15:04:05Z" or "2031-01-02T10:04:05-05:00"`},

@@ -50,6 +50,9 @@ func (h *Handler) history(r *http.Request, org string, _ []byte) (reply, error) 
 	if o.Before, err = oneParam(q, "before"); err != nil {
 		return reply{}, err
 	}
+	if _, given := q["before"]; given && o.Before == "" {
+		return reply{}, badRequest("before must be an event's id, such as \"1764500000000-0\"")
+	}
 	limit, err := positiveParam(q, "limit", DefaultHistoryLimit)
 	if err != nil {
 		return reply{}, err

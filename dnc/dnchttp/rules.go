@@ -38,6 +38,8 @@ func (h *Handler) rules(r *http.Request, org string, _ []byte) (reply, error) {
 func (h *Handler) addRule(r *http.Request, org string, body []byte) (reply, error) {
 	var prefix string
 	var prefixes []string
+	// prefix may be absent when prefixes is given, but when present it is read as a
+	// required field is: null is refused, as for every other endpoint's required string
 	one, many := stringField("prefix", true, &prefix), stringsField("prefixes", false, &prefixes)
 	given, decodeOne := false, one.decode
 	one.required, one.decode = false, func(raw json.RawMessage) error { given = true; return decodeOne(raw) }

@@ -113,6 +113,9 @@ func TestAddRules(t *testing.T) {
 		{`{"prefixes": []}`, `prefixes must hold 1 to 10000 rules, got 0`},
 		{`{"prefix": "+1212", "prefixes": ["+1213"]}`, `give prefix (one rule) or prefixes (an array of rules), not both`},
 		{`{"prefixes": "+1212"}`, `prefixes must be a JSON array of strings, got a string`},
+		{`{"prefix": null}`, `prefix must be a JSON string, got null`},
+		{`{"prefix": null, "prefixes": ["+1303"]}`, `prefix must be a JSON string, got null`},
+		{`{"prefixes": [""]}`, `prefix "" is not a valid rule: dnc: invalid argument: rule "": no digits`},
 	} {
 		before := f.dump(t)
 		expect(t, "add rules "+tc.body, f.do(t, "POST", "/api/dnc/rules", tokA, tc.body), 400, failed(400, tc.msg))
