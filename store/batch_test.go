@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -102,8 +103,8 @@ func TestCheckManyMissingBucket(t *testing.T) {
 	})
 }
 
-// splitAfterHKEYS is a hook that sends a pipeline holding HKEYS in two parts, the
-// first up to the first HKEYS, and runs between between them, once.
+// splitAfterHKEYS is a hook that sends a pipeline holding HKEYS (or HGETALL) in two
+// parts, the first up to the first of them, and runs between between them, once.
 type splitAfterHKEYS struct {
 	between func()
 	done    atomic.Bool
@@ -114,8 +115,8 @@ func (h *splitAfterHKEYS) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 func (h *splitAfterHKEYS) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		for i, c := range cmds {
-			if strings.EqualFold(c.Name(), "hgetall") && h.done.CompareAndSwap(false, true) {
-				if err := next(ctx, cmds[:i+1]); err != nil {
+			if (strings.EqualFold(c.Name(), "hkeys") || strings.EqualFold(c.Name(), "hgetall")) && h.done.CompareAndSwap(false, true) {
+				if err := next(ctx, cmds[:i+1]); err != nil && !errors.Is(err, redis.Nil) { // HGET of a missing field is redis.Nil
 					return err
 				}
 				h.between()
@@ -126,55 +127,77 @@ func (h *splitAfterHKEYS) ProcessPipelineHook(next redis.ProcessPipelineHook) re
 	}
 }
 
-// TestCheckManyBucketOfOneMoment: a bucket read by its field names is read between two
-// reads of its depth and stamp; when the org switches (or splits, or is reset) in
-// between, the batch is read again, and answers as of after the change.
+// TestCheckManyBucketOfOneMoment: a bucket read whole (by its field names, or with its
+// records in an org whose entries can expire) is read between two reads of its depth
+// and stamp; when the org switches (or splits, or is reset) in between, the batch is
+// read again, and answers as of after the change.
 func TestCheckManyBucketOfOneMoment(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		ctx := ctxT(t)
-		const org = "moment"
-		numbers := numgen.E164(81, 2000)
-		writer := New(b.rdb, "")
-		addNumbers(t, writer, org, numbers[:500])
-		opts := *b.rdb.Options()
-		rdb := redis.NewClient(&opts)
-		t.Cleanup(func() { _ = rdb.Close() })
-		h := &splitAfterHKEYS{between: func() {
-			if err := writer.SetEnabled(ctx, org, false); err != nil {
-				t.Error(err)
-			}
-		}}
-		rdb.AddHook(h)
-		s := New(rdb, "")
-		if _, _, err := s.Check(ctx, org, numbers[0], true); err != nil { // learns the table's size
-			t.Fatal(err)
-		}
-		reply, err := s.runRO(ctx, checkScript, org, "", "1").Slice()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var one []string // the batch lies in one bucket, so only that bucket's stamp can show the switch
-		for _, n := range numbers {
-			if bucketOf(n[1:], reply[1].(int64), reply[2].(int64)) == 1 {
-				one = append(one, n)
-			}
-		}
-		one = slices.Repeat(one, 1+2*fewFields/len(one))
-		on, ls, err := s.CheckMany(ctx, org, one, true)
-		if !h.done.Load() {
-			t.Fatal("the batch read no bucket by its field names")
-		}
-		if on || ls != nil || err != nil {
-			t.Errorf("CheckMany switched off while a bucket was read = %v, %d answers, %v; want off", on, len(ls), err)
-		}
-		if err := writer.SetEnabled(ctx, org, true); err != nil {
-			t.Fatal(err)
-		}
-		on, ls, err = s.CheckMany(ctx, org, numbers, true)
-		if !on || err != nil || slices.Contains(ls[:500], false) || slices.Contains(ls[500:], true) {
-			t.Errorf("CheckMany switched on again = %v, %v", on, err)
+		for _, expiring := range []bool{false, true} {
+			t.Run(fmt.Sprint("expiring=", expiring), func(t *testing.T) { bucketOfOneMoment(t, b, expiring) })
 		}
 	})
+}
+
+func bucketOfOneMoment(t *testing.T, b backend, expiring bool) {
+	ctx := ctxT(t)
+	org := fmt.Sprint("moment-", expiring)
+	numbers := numgen.E164(81, 2000)
+	writer := New(b.rdb, "")
+	addNumbers(t, writer, org, numbers[:500])
+	if expiring { // one entry that expires, far off: the org's buckets are read with their records
+		if _, err := writer.Add(ctx, org, []Entry{{Number: numbers[1999], ExpiresAt: time.Now().Add(time.Hour)}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := *b.rdb.Options()
+	rdb := redis.NewClient(&opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	h := &splitAfterHKEYS{between: func() {
+		if err := writer.SetEnabled(ctx, org, false); err != nil {
+			t.Error(err)
+		}
+	}}
+	rdb.AddHook(h)
+	s := New(rdb, "")
+	if _, _, err := s.Check(ctx, org, numbers[0], true); err != nil { // learns the table's size
+		t.Fatal(err)
+	}
+	if expiring { // learns that the org's entries can expire, unhooked
+		h.done.Store(true)
+		if _, _, err := s.CheckMany(ctx, org, numbers[:100], true); err != nil {
+			t.Fatal(err)
+		}
+		if !s.c.asksOf(org).clock {
+			t.Fatal("the batch did not learn that the org's entries can expire")
+		}
+		h.done.Store(false)
+	}
+	reply, err := s.runRO(ctx, checkScript, org, "", "1").Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one []string // the batch lies in one bucket, so only that bucket's stamp can show the switch
+	for _, n := range numbers {
+		if bucketOf(n[1:], reply[1].(int64), reply[2].(int64)) == 1 {
+			one = append(one, n)
+		}
+	}
+	one = slices.Repeat(one, 1+2*fewFields/len(one))
+	on, ls, err := s.CheckMany(ctx, org, one, true)
+	if !h.done.Load() {
+		t.Fatal("the batch read no bucket by its field names")
+	}
+	if on || ls != nil || err != nil {
+		t.Errorf("CheckMany switched off while a bucket was read = %v, %d answers, %v; want off", on, len(ls), err)
+	}
+	if err := writer.SetEnabled(ctx, org, true); err != nil {
+		t.Fatal(err)
+	}
+	on, ls, err = s.CheckMany(ctx, org, numbers, true)
+	if !on || err != nil || slices.Contains(ls[:500], false) || slices.Contains(ls[500:1999], true) || ls[1999] != expiring {
+		t.Errorf("CheckMany switched on again = %v, %v", on, err)
+	}
 }
 
 // TestCheckManyWhileTheTableGrowsInBigGroups: batches with many numbers a bucket, read
@@ -236,6 +259,51 @@ func TestCheckManyWhileTheTableGrowsInBigGroups(t *testing.T) {
 		for i, l := range ls {
 			if want := i < len(listed) || i >= size; l != want {
 				t.Fatalf("CheckMany after the growth: %s listed %v; want %v", numbers[i], l, want)
+			}
+		}
+	})
+}
+
+// TestCheckManyExpiryInWholeBuckets: buckets read whole (many numbers of the batch in
+// each) answer expired entries as not listed: by their names and then, in the same
+// call, the records of the numbers found listed, while the Store does not yet know that
+// the org's entries can expire; with the records at once afterwards.
+func TestCheckManyExpiryInWholeBuckets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, org := ctxT(t), "whole-expiry"
+		numbers := numgen.E164(83, 300)
+		es := plainEntries(numbers)
+		for i := range es {
+			switch i % 3 {
+			case 0:
+				es[i].ExpiresAt = time.Now().Add(-time.Hour)
+			case 1:
+				es[i].ExpiresAt = time.Now().Add(time.Hour)
+			}
+		}
+		if _, err := New(b.rdb, "").Add(ctx, org, es, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		batch := slices.Repeat(numbers, 40) // about 40 x 16 numbers a bucket: every bucket read whole
+		s := New(b.rdb, "")
+		if st, _, err := s.Check(ctx, org, numbers[2], true); st != Listed || err != nil { // learns the table's size, and no expiry
+			t.Fatal(st, err)
+		}
+		if s.c.asksOf(org).clock {
+			t.Fatal("a check of an entry without an expiry taught the Store that the org's entries expire")
+		}
+		for round := range 2 {
+			_, ls, err := s.CheckMany(ctx, org, batch, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range ls {
+				if l != (i%len(numbers)%3 != 0) {
+					t.Fatalf("round %d: CheckMany[%d] (expiry %v) = %v", round, i, es[i%len(numbers)].ExpiresAt, l)
+				}
+			}
+			if !s.c.asksOf(org).clock {
+				t.Fatalf("round %d: the Store did not learn that the org's entries expire", round)
 			}
 		}
 	})

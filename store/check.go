@@ -474,8 +474,9 @@ var errStale = errors.New("bucket table out of date")
 
 // A bucket asked for at most fewFields numbers is read with one HMGET of them (about
 // 0.5 µs of Redis time a field: each scans the bucket's listpack); one asked for more is
-// read whole (HGETALL: its records too, whose expiries say which entries still count),
-// between two reads of its depth and stamp.
+// read whole, between two reads of its depth and stamp: by its field names (HKEYS), or,
+// in an org whose entries can expire, with its records (HGETALL), whose expiries say
+// which entries still count.
 const fewFields = 32
 
 // checkBuckets is CheckManyEpoch by the buckets of the org's table as this Store last
@@ -524,11 +525,18 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 	keys := bucketKeys(s.prefix, org, groups)
 	args := make([]any, 0, 4*(len(groups)-nbig)+nsmall+(4+2+4)*nbig)
 	cmds := make([]*redis.SliceCmd, 0, len(groups)+nbig)
-	var names []*redis.MapStringStringCmd
+	// A bucket read whole is read with its records (HGETALL) once this Store knows that
+	// the org has entries that expire, else by its field names alone (HKEYS, about half
+	// the bytes); the meta hash's "fx" says whether it has any.
+	whole := s.c.asksOf(org).clock
+	var alls []*redis.MapStringStringCmd
+	var names []*redis.StringSliceCmd
 	rulesCmd := redis.NewStringSliceCmd(ctx, "smembers", rulesKey(s.prefix, org))
 	tm := s.timeCmd(ctx, org)
+	fx := redis.NewStringCmd(ctx, "hget", orgKeys(s.prefix, org)[0], "fx")
 	_ = pipe.Process(ctx, rulesCmd)
 	_ = pipe.Process(ctx, tm)
+	_ = pipe.Process(ctx, fx)
 	for j, g := range groups {
 		at := len(args)
 		args = append(args, "hmget", &keys[j], "~d", "~e")
@@ -541,13 +549,21 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 			continue
 		}
 		before := redis.NewSliceCmd(ctx, args[at:len(args):len(args)]...)
-		args = append(args, "hgetall", &keys[j])
-		hk := redis.NewMapStringStringCmd(ctx, args[at+4:len(args):len(args)]...)
+		_ = pipe.Process(ctx, before)
+		if whole {
+			args = append(args, "hgetall", &keys[j])
+			hk := redis.NewMapStringStringCmd(ctx, args[at+4:len(args):len(args)]...)
+			alls = append(alls, hk)
+			_ = pipe.Process(ctx, hk)
+		} else {
+			args = append(args, "hkeys", &keys[j])
+			hk := redis.NewStringSliceCmd(ctx, args[at+4:len(args):len(args)]...)
+			names = append(names, hk)
+			_ = pipe.Process(ctx, hk)
+		}
 		args = append(args, "hmget", &keys[j], "~d", "~e")
 		after := redis.NewSliceCmd(ctx, args[at+6:len(args):len(args)]...)
-		cmds, names = append(cmds, before, after), append(names, hk)
-		_ = pipe.Process(ctx, before)
-		_ = pipe.Process(ctx, hk)
+		cmds = append(cmds, before, after)
 		_ = pipe.Process(ctx, after)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -565,12 +581,18 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 	if err != nil {
 		return fail(err)
 	}
+	expiring := fx.Val() == "1" // the org has (had) entries that expire
+	if expiring && !whole {
+		s.c.setAsks(org, asks{clock: true})
+	}
 	live := func(rec string) bool { // a listed entry that has not expired
 		x, ok := recordExpiry(rec)
 		return !ok || float64(x) > now
 	}
+	var unsure []int32 // listed in a bucket read by its names alone, in an org whose entries can expire
 
 	r := bucketReader{listed: make([]bool, len(ds)), hs: hs, bs: bs, order: order}
+	var sorted []uint64
 	for _, g := range groups {
 		vals, err := cmds[0].Result()
 		if err != nil {
@@ -595,27 +617,53 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 		if err != nil {
 			return fail(err)
 		}
-		all, err := names[0].Result()
-		if err != nil {
-			return fail(err)
-		}
-		cmds, names = cmds[2:], names[1:]
+		cmds = cmds[2:]
 		if len(vals) != 2 || len(after) != 2 {
 			return fail(fmt.Errorf("%w: check many: %d, %d values", ErrBadReply, len(vals), len(after)))
 		}
 		if !sameReply(vals[0], after[0]) || !sameReply(vals[1], after[1]) {
 			return fail(errStale) // the bucket split, or the org switched or was reset, while it was read
 		}
-		if _, hasDepth := all["~d"]; !hasDepth && vals[0] != nil {
+		var hasDepth bool
+		var recs map[string]string
+		if whole {
+			if recs, err = alls[0].Result(); err != nil {
+				return fail(err)
+			}
+			alls = alls[1:]
+			_, hasDepth = recs["~d"]
+		} else {
+			fields, err := names[0].Result()
+			if err != nil {
+				return fail(err)
+			}
+			names = names[1:]
+			sorted, hasDepth = numbersOf(sorted[:0], fields)
+		}
+		if !hasDepth && vals[0] != nil {
 			return fail(errStale) // the bucket was deleted and made again while it was read
 		}
 		if ok, err := r.bucket(g, vals[0], vals[1]); err != nil {
 			return fail(err)
 		} else if ok {
 			for _, i := range order[g.lo:g.hi] {
-				rec, listed := all[ds[i]]
-				r.listed[i] = listed && live(rec)
+				if whole {
+					rec, listed := recs[ds[i]]
+					r.listed[i] = listed && live(rec)
+					continue
+				}
+				if _, r.listed[i] = slices.BinarySearch(sorted, ns[i]); r.listed[i] && expiring {
+					unsure = append(unsure, i)
+				}
 			}
+		}
+	}
+	if len(unsure) > 0 {
+		// The org's entries can expire, which this Store learns now: the records of the
+		// numbers found listed by name alone, in one more round trip (the org's next
+		// batches read such buckets whole).
+		if err := s.expiredOf(ctx, org, ds, bs, unsure, r.listed, live); err != nil {
+			return fail(err)
 		}
 	}
 	if r.missing {
@@ -632,6 +680,47 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 		return ManyResult{Epoch: epoch}, rules, nil
 	}
 	return ManyResult{Enabled: true, Listed: r.listed, Epoch: epoch}, rules, nil
+}
+
+// expiredOf reads the records of the numbers ds[i], i in at, from the buckets bs[i] they
+// were found listed in, and keeps listed[i] only for those still there and live.
+func (s *Store) expiredOf(ctx context.Context, org string, ds []string, bs []uint64, at []int32, listed []bool, live func(string) bool) error {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(at))
+	for j, i := range at {
+		cmds[j] = pipe.HGet(ctx, bucketKey(s.prefix, org, bs[i]), ds[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for j, i := range at {
+		rec, err := cmds[j].Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			listed[i] = false // removed meanwhile
+		case err != nil:
+			return err
+		default:
+			listed[i] = live(rec)
+		}
+	}
+	return nil
+}
+
+// numbersOf appends to dst, sorted, the values of the field names that are numbers'
+// digits (1 to 15 digits, the first not 0), and says whether "~d" is among them.
+func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
+	hasDepth := false
+	for _, f := range names {
+		if f == "~d" {
+			hasDepth = true
+		}
+		if n, ok := parseDigits(f); ok {
+			dst = append(dst, n)
+		}
+	}
+	slices.Sort(dst)
+	return dst, hasDepth
 }
 
 // sameReply reports whether a and b are both nil or the same string.

@@ -15,7 +15,8 @@ import (
 //	                      "1"/"0" (absent: the Enforcer's default), "L" and "p" the bucket
 //	                      table's level and split pointer, "n" how many numbers are listed,
 //	                      "seq" the last sequence number given, "dict" the last dictionary index,
-//	                      "rv" the version of the org's rules
+//	                      "rv" the version of the org's rules, "rs" the version every bucket's
+//	                      stamp is known to name, "fx" "1" once an entry with an expiry was written
 //	<base>b:<i>    hash   bucket i of the listed numbers: "<E.164 digits>" -> record
 //	<base>l:<j>    hash   block j of the listing log: "<seq mod 128>" -> "<E.164 digits>"
 //	<base>g:<k>    hash   group k of 128 log blocks: "<block mod 128>" -> its live entries

@@ -310,10 +310,14 @@ local out, slots, blk, kv, touched = {}, {}, -1, nil, {}
 -- what the audit event says: how many numbers the call added or extended, the last of
 -- them, and their batch id when they share one (false when they do not)
 local nchanged, lastChanged, batchOf = 0, nil, nil
+local expires = false -- an entry written with an expiry: the meta hash's "fx" says the org has such
 local function changed(a)
   nchanged, lastChanged = nchanged + 1, ARGV[a]
   local b = ''
-  if W == 5 then b = ARGV[a + 2] end
+  if W == 5 then
+    b = ARGV[a + 2]
+    if ARGV[a + 4] ~= '' then expires = true end
+  end
   if batchOf == nil then batchOf = b elseif batchOf ~= b then batchOf = false end
 end
 local newIn = {} -- directory -> the new numbers of that length
@@ -463,5 +467,6 @@ else
   redis.call('HSET', META, 'v', VERSION, 'L', itoa(L), 'p', itoa(p), 'n', itoa(n), 'seq', itoa(seq))
 end
 countsWrite(counts, delta)
+if expires then redis.call('HSET', META, 'fx', '1') end
 if nchanged > 0 then audit(auditNumbers(nchanged, lastChanged, batchOf or '', 'add')) end
 return out
