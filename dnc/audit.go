@@ -184,8 +184,8 @@ func idLess(a, b string) bool {
 
 // Purge removes org's entries that have expired by the Redis server's clock, and
 // returns how many. They leave the list, the count and the listing. It works through
-// the list in read-only scripts of 64 buckets (about 1,500 numbers) and removes what
-// they find in write scripts of at most 32 numbers, each of which checks the expiry
+// the list in read-only scripts of 32 buckets (about 750 numbers) and removes what
+// they find in write scripts of at most 16 numbers, each of which checks the expiry
 // again, so Redis is never held long; each removal is in the audit log as "purge".
 // Expired entries block nothing even before they are purged.
 func (e *Enforcer) Purge(ctx context.Context, org string) (int, error) {

@@ -6,12 +6,17 @@ import (
 )
 
 // PurgeBuckets is how many buckets one purge script reads (16 to 32 numbers each).
-const PurgeBuckets = 64
+const PurgeBuckets = 32
+
+// PurgeChunk is how many expired numbers one purge write script removes: half a write
+// script of WriteChunk, so that a purge, which nobody waits for, holds Redis less at a
+// time than an import.
+const PurgeChunk = 16
 
 // Purge removes org's entries that have expired by the Redis server's clock, and
 // returns how many it removed. It walks the bucket table PurgeBuckets buckets a
 // read-only script (expired.lua), and removes what each finds in write scripts of
-// WriteChunk numbers that check each expiry again (an entry re-added or extended
+// PurgeChunk numbers that check each expiry again (an entry re-added or extended
 // meanwhile stays). Each removal is recorded in the audit log as "purge". An entry
 // that expires after the walk began (by the server's clock, read once first) is left
 // for the next purge.
@@ -31,8 +36,8 @@ func (s *Store) Purge(ctx context.Context, org string) (int, error) {
 			return removed, fmt.Errorf("%w: purge: %v", ErrBadReply, reply[0])
 		}
 		var batches [][]any
-		for lo := 1; lo < len(reply); lo += WriteChunk {
-			chunk := reply[lo:min(lo+WriteChunk, len(reply))]
+		for lo := 1; lo < len(reply); lo += PurgeChunk {
+			chunk := reply[lo:min(lo+PurgeChunk, len(reply))]
 			args := make([]any, 0, 2*len(chunk)+auditArgs)
 			for _, v := range chunk {
 				d, ok := v.(string)
