@@ -71,7 +71,8 @@ func (s *Store) Lookup(ctx context.Context, org, number string, defaultEnabled b
 // lookup is one try of Lookup, asking for what a says; it returns what the org needs
 // asked (which, when more than a, makes its answer void).
 func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnabled bool, a asks) (Result, asks, error) {
-	h := hashDigits(d)
+	v := digitsValue(d)
+	h := hashValue(v)
 	size := s.c.size(org)
 	var tm redis.Cmder
 	hm := redis.NewSliceCmd(ctx, "hmget", bucketKey(s.prefix, org, size.bucket(h)), d, "~d", "~e")
@@ -86,10 +87,6 @@ func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnable
 	}
 	if err := hm.Err(); err != nil {
 		return Result{State: Listed}, a, err
-	}
-	if tm != nil && redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
-		r, err := s.checkSlow(ctx, org, d, defaultEnabled) // the clock script is not loaded: this loads it
-		return r, a, err
 	}
 	vals := hm.Val()
 	if len(vals) != 3 {
@@ -110,22 +107,11 @@ func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnable
 		r.State = Disabled
 		return r, a, nil
 	}
-	rv, ok := stampRules(st)
-	if !ok {
-		return Result{State: Listed}, a, fmt.Errorf("%w: check: stamp %q", ErrBadReply, st)
+	rules, err := s.rulesOf(ctx, org, st, epoch)
+	if err != nil {
+		return Result{State: Listed}, a, err
 	}
-	if c := s.c.rulesOf(org); c.epoch == epoch && c.rv > 0 && c.rv >= rv {
-		// the newest rules this process has read: a stamp may name older ones (a
-		// change's walk has not reached the bucket yet, or a process of an older
-		// release rewrote the stamp without its version)
-		r.Rule = c.set.match(d, digitsValue(d))
-	} else if rv > 0 {
-		rules, err := s.rulesAt(ctx, org, epoch, rv)
-		if err != nil {
-			return Result{State: Listed}, a, err
-		}
-		r.Rule = rules.match(d, digitsValue(d))
-	}
+	r.Rule = rules.match(d, v)
 	if vals[0] == nil {
 		r.State = notListed(r.Rule)
 		return r, a, nil
@@ -159,12 +145,28 @@ func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnable
 	return r, a, err
 }
 
-// rulesAt returns org's rules of version rv (or a later one), from the cache or, when
-// it holds an older version, read with their version in one read-only script.
-func (s *Store) rulesAt(ctx context.Context, org, epoch string, rv uint64) (ruleSet, error) {
+// rulesOf returns org's rules as of a bucket's stamp st (of data epoch epoch): the
+// newest this Store has read, when they are of the version the stamp names or a later
+// one (a stamp may name an older one: a change's walk has not reached the bucket yet,
+// or a process of an older release rewrote the stamp without its version); else read
+// again (rulesNow). None when neither the stamp nor the Store knows of any.
+func (s *Store) rulesOf(ctx context.Context, org, st, epoch string) (ruleSet, error) {
+	rv, ok := stampRules(st)
+	if !ok {
+		return ruleSet{}, fmt.Errorf("%w: stamp %q", ErrBadReply, st)
+	}
 	if c := s.c.rulesOf(org); c.epoch == epoch && c.rv >= rv {
 		return c.set, nil
 	}
+	if rv == 0 {
+		return ruleSet{}, nil
+	}
+	return s.rulesNow(ctx, org, epoch, rv)
+}
+
+// rulesNow reads org's rules with their version in one read-only script, which must be
+// rv or later, and keeps them.
+func (s *Store) rulesNow(ctx context.Context, org, epoch string, rv uint64) (ruleSet, error) {
 	reply, err := s.runRO(ctx, rulesGetScript, org).Slice()
 	if err != nil {
 		return ruleSet{}, scriptErr(err)
@@ -208,8 +210,10 @@ func enabledState(on bool) State {
 // rulesKey is the set of org's rules: the digits of each prefix.
 func rulesKey(prefix, org string) string { return Base(prefix, org) + "rules" }
 
-// timeScript reads the server's clock on the node that holds the key it is given.
-var timeScript = redis.NewScript("return redis.call('TIME')")
+// timeScript reads the server's clock on the node that holds the key it is given. It is
+// sent whole (EVAL_RO), not by its hash: it is shorter than a hash, and a server that
+// has lost its script cache cannot refuse it.
+const timeScript = "return redis.call('TIME')"
 
 // timeCmd reads the clock of the server that holds org: TIME on a single server, and
 // the time script run on the org's meta key where a client would send TIME to a node of
@@ -219,7 +223,7 @@ func (s *Store) timeCmd(ctx context.Context, org string) redis.Cmder {
 		return redis.NewTimeCmd(ctx, "time")
 	}
 	k := orgKeys(s.prefix, org)
-	return redis.NewSliceCmd(ctx, "evalsha_ro", timeScript.Hash(), 1, k[0])
+	return redis.NewSliceCmd(ctx, "eval_ro", timeScript, 1, k[0])
 }
 
 // readTime returns the server's clock that timeCmd read, in Unix seconds.
@@ -269,7 +273,7 @@ func (s *Store) checkSlow(ctx context.Context, org, d string, defaultEnabled boo
 			err = tm.Err()
 		}
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			if err := s.loadCheckScripts(ctx); err != nil {
+			if err := checkScript.Load(ctx, s.rdb).Err(); err != nil {
 				return Result{State: Listed}, err
 			}
 			continue
@@ -324,31 +328,11 @@ func (s *Store) checkSlow(ctx context.Context, org, d string, defaultEnabled boo
 	return r, err
 }
 
-// loadCheckScripts loads the check script and, where the clock is read by a script, the
-// clock script.
-func (s *Store) loadCheckScripts(ctx context.Context) error {
-	if err := checkScript.Load(ctx, s.rdb).Err(); err != nil {
-		return err
-	}
-	if _, single := s.rdb.(*redis.Client); !single {
-		return timeScript.Load(ctx, s.rdb).Err()
-	}
-	return nil
-}
-
 // serverTime reads the clock of the server that holds org, in Unix seconds.
 func (s *Store) serverTime(ctx context.Context, org string) (float64, error) {
-	for attempt := 0; ; attempt++ {
-		tm := s.timeCmd(ctx, org)
-		_ = s.rdb.Process(ctx, tm)
-		if attempt == 0 && redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
-			if err := timeScript.Load(ctx, s.rdb).Err(); err != nil {
-				return 0, err
-			}
-			continue
-		}
-		return readTime(tm)
-	}
+	tm := s.timeCmd(ctx, org)
+	_ = s.rdb.Process(ctx, tm)
+	return readTime(tm)
 }
 
 // readEntry decodes {record, index, text, ...} of the number with digits d.
@@ -429,10 +413,13 @@ func (s *Store) LookupMany(ctx context.Context, org string, numbers []string, de
 		}
 	}
 	for try := 0; try < 2; try++ {
-		r, rules, err := s.checkBuckets(ctx, org, ds, ns, defaultEnabled)
+		r, st, err := s.checkBuckets(ctx, org, ds, ns, defaultEnabled)
 		if !errors.Is(err, errStale) {
-			if err == nil {
-				r.Rule = matchRules(rules, r, ds, ns)
+			if err == nil && r.Enabled {
+				var rules ruleSet
+				if rules, err = s.rulesOf(ctx, org, st, r.Epoch); err == nil {
+					r.Rule = matchRules(rules, ds, ns)
+				}
 			}
 			return r, err
 		}
@@ -444,21 +431,17 @@ func (s *Store) LookupMany(ctx context.Context, org string, numbers []string, de
 	if err != nil || !r.Enabled {
 		return r, err
 	}
-	ruled, err := s.rdb.SMembers(ctx, rulesKey(s.prefix, org)).Result()
+	rules, err := s.rulesNow(ctx, org, r.Epoch, 0) // the scripts read no stamp: the rules as they are
 	if err != nil {
 		return ManyResult{Enabled: true}, err
 	}
-	rules, err := newRuleSet(ruled)
-	if err != nil {
-		return ManyResult{Enabled: true}, err
-	}
-	r.Rule = matchRules(rules, r, ds, ns)
+	r.Rule = matchRules(rules, ds, ns)
 	return r, nil
 }
 
 // matchRules returns the rule that each number begins with, or nil when there are none.
-func matchRules(rules ruleSet, r ManyResult, ds []string, ns []uint64) []string {
-	if !r.Enabled || len(rules.lens) == 0 {
+func matchRules(rules ruleSet, ds []string, ns []uint64) []string {
+	if len(rules.lens) == 0 {
 		return nil
 	}
 	out := make([]string, len(ds))
@@ -491,10 +474,11 @@ const fewFields = 32
 // table may have grown since this Store saw it), and all stamps must agree (the switch
 // and epoch did not change between two buckets' reads).
 //
-// The same pipeline reads the org's rules (SMEMBERS) and the server's clock, by which
-// a listed entry that has expired is not listed.
-func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []uint64, defaultEnabled bool) (ManyResult, ruleSet, error) {
-	fail := func(err error) (ManyResult, ruleSet, error) { return ManyResult{Enabled: true}, ruleSet{}, err }
+// The same pipeline reads the server's clock, by which a listed entry that has expired
+// is not listed, and whether the org has entries that expire. It returns the buckets'
+// stamp too, whose rules version says which rules apply (rulesOf).
+func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []uint64, defaultEnabled bool) (ManyResult, string, error) {
+	fail := func(err error) (ManyResult, string, error) { return ManyResult{Enabled: true}, "", err }
 	size := s.c.size(org)
 	all := make([]uint64, 2*len(ds))
 	hs, bs := all[:len(ds)], all[len(ds):]
@@ -531,10 +515,8 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 	whole := s.c.asksOf(org).clock
 	var alls []*redis.MapStringStringCmd
 	var names []*redis.StringSliceCmd
-	rulesCmd := redis.NewStringSliceCmd(ctx, "smembers", rulesKey(s.prefix, org))
 	tm := s.timeCmd(ctx, org)
 	fx := redis.NewStringCmd(ctx, "hget", orgKeys(s.prefix, org)[0], "fx")
-	_ = pipe.Process(ctx, rulesCmd)
 	_ = pipe.Process(ctx, tm)
 	_ = pipe.Process(ctx, fx)
 	for j, g := range groups {
@@ -567,17 +549,9 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 		_ = pipe.Process(ctx, after)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		if redis.HasErrorPrefix(tm.Err(), "NOSCRIPT") {
-			_ = timeScript.Load(ctx, s.rdb).Err()
-			return fail(errStale) // asks again once the clock script is loaded
-		}
 		return fail(err)
 	}
 	now, err := readTime(tm)
-	if err != nil {
-		return fail(err)
-	}
-	rules, err := newRuleSet(rulesCmd.Val())
 	if err != nil {
 		return fail(err)
 	}
@@ -670,16 +644,16 @@ func (s *Store) checkBuckets(ctx context.Context, org string, ds []string, ns []
 		if r.stamp != "" || !s.c.empty(org) {
 			return fail(errStale)
 		}
-		return ManyResult{Enabled: defaultEnabled, Listed: make([]bool, len(ds))}, rules, nil // the org has no data
+		return ManyResult{Enabled: defaultEnabled, Listed: make([]bool, len(ds))}, "", nil // the org has no data
 	}
 	on, epoch, ok := readStamp(r.stamp, defaultEnabled)
 	if !ok {
 		return fail(fmt.Errorf("%w: check many: stamp %q", ErrBadReply, r.stamp))
 	}
 	if !on {
-		return ManyResult{Epoch: epoch}, rules, nil
+		return ManyResult{Epoch: epoch}, r.stamp, nil
 	}
-	return ManyResult{Enabled: true, Listed: r.listed, Epoch: epoch}, rules, nil
+	return ManyResult{Enabled: true, Listed: r.listed, Epoch: epoch}, r.stamp, nil
 }
 
 // expiredOf reads the records of the numbers ds[i], i in at, from the buckets bs[i] they
@@ -705,22 +679,6 @@ func (s *Store) expiredOf(ctx context.Context, org string, ds []string, bs []uin
 		}
 	}
 	return nil
-}
-
-// numbersOf appends to dst, sorted, the values of the field names that are numbers'
-// digits (1 to 15 digits, the first not 0), and says whether "~d" is among them.
-func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
-	hasDepth := false
-	for _, f := range names {
-		if f == "~d" {
-			hasDepth = true
-		}
-		if n, ok := parseDigits(f); ok {
-			dst = append(dst, n)
-		}
-	}
-	slices.Sort(dst)
-	return dst, hasDepth
 }
 
 // sameReply reports whether a and b are both nil or the same string.
@@ -772,6 +730,22 @@ func (r *bucketReader) bucket(g bucketGroup, depth, stamp any) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// numbersOf appends to dst, sorted, the values of the field names that are numbers'
+// digits (1 to 15 digits, the first not 0), and says whether "~d" is among them.
+func numbersOf(dst []uint64, names []string) ([]uint64, bool) {
+	hasDepth := false
+	for _, f := range names {
+		if f == "~d" {
+			hasDepth = true
+		}
+		if n, ok := parseDigits(f); ok {
+			dst = append(dst, n)
+		}
+	}
+	slices.Sort(dst)
+	return dst, hasDepth
 }
 
 // bucketKeys returns the keys of the groups' buckets, all parts of one string.

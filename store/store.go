@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -101,8 +100,6 @@ type Store struct {
 	replicaTimeout time.Duration
 
 	searchChunks int // chunks a number search script reads; 0: SearchChunks (tests set fewer)
-
-	timeLoaded atomic.Bool // timeScript is known to be loaded (checkSlow loads it)
 
 	auditAge    int64 // SetAudit: the audit log's retention in ms (0: no bound by age)
 	auditMaxLen int64 // and its longest length (0: no bound)
