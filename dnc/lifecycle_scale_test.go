@@ -43,11 +43,7 @@ func ruleChangeCost(t *testing.T, e164 []string) {
 	for i, n := range e164 {
 		es[i].Number = n
 	}
-	for lo := 0; lo < len(es); lo += 10_000 {
-		if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, len(es))], time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addAll(t, st, "acme", es)
 	if err := rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +87,7 @@ func lifecycleMemory(t *testing.T, e164 []string) {
 						es[i].ExpiresAt = base.Add(time.Duration(i) * time.Second)
 					}
 				}
-				for lo := 0; lo < size; lo += 10_000 {
-					if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, size)], time.Now()); err != nil {
-						t.Fatal(err)
-					}
-				}
+				addAll(t, st, "acme", es)
 				// the audit log is not the list's cost: it is measured on its own (Audit)
 				if err := rdb.Del(ctx, store.Base(store.DefaultPrefix, "acme")+"audit").Err(); err != nil {
 					t.Fatal(err)
@@ -150,13 +142,8 @@ func checkWithRules(t *testing.T, e164, mixed []string, reps int) {
 	enf := newEnforcer(t, rdb)
 	st := store.New(rdb, "")
 	listed := withMeta(e164[:min(len(e164), 100_000)])
-	for _, org := range []string{"plain", "ruled"} {
-		for lo := 0; lo < len(listed); lo += 10_000 {
-			if _, err := st.Add(ctx, org, listed[lo:min(lo+10_000, len(listed))], time.Now()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	addAll(t, st, "plain", listed)
+	addAll(t, st, "ruled", listed)
 	rules := make([]string, 1000) // area codes and exchanges that the checked numbers rarely begin with
 	for i := range rules {
 		rules[i] = fmt.Sprintf("+1%03d%03d", 900+i%100, 100+i/100)
@@ -202,11 +189,7 @@ func purgeCost(t *testing.T, e164 []string) {
 			es[i].ExpiresAt = time.Now().Add(-time.Hour)
 		}
 	}
-	for lo := 0; lo < len(es); lo += 10_000 {
-		if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, len(es))], time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addAll(t, st, "acme", es)
 	if err := rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,16 @@ func memoryPer(t *testing.T, size int, load func(rdb *redis.Client)) float64 {
 	return float64(used) / float64(size)
 }
 
+// addAll lists es for org through st, 10,000 entries a call.
+func addAll(t *testing.T, st *store.Store, org string, es []store.Entry) {
+	t.Helper()
+	for lo := 0; lo < len(es); lo += 10_000 {
+		if _, err := st.Add(context.Background(), org, es[lo:min(lo+10_000, len(es))], time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func envInt(t *testing.T, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {
@@ -138,12 +148,7 @@ func scaleMemory(t *testing.T, e164, mixed []string) {
 			}
 		})
 		meta := measure(func(rdb *redis.Client) {
-			st, es := store.New(rdb, ""), withMeta(e164[:size])
-			for lo := 0; lo < size; lo += 10_000 {
-				if _, err := st.Add(ctx, "acme", es[lo:min(lo+10_000, size)], time.Now()); err != nil {
-					t.Fatal(err)
-				}
-			}
+			addAll(t, store.New(rdb, ""), "acme", withMeta(e164[:size]))
 		})
 		t.Logf("memory at %d numbers: raw SET %.1f B/number; Add %.1f B/number (%.2fx); with type, batchId, requestUUID %.1f B/number (%.2fx)",
 			size, raw, plain, plain/raw, meta, meta/raw)
@@ -257,13 +262,7 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 	// Org "acme" lists every number, "small" the first 100,000, and "scrub" one in ten
 	// (as a campaign meets a DNC list), as does the raw set; the raw sorted set holds
 	// every number, in listing order.
-	load := func(org string, es []store.Entry) {
-		for lo := 0; lo < len(es); lo += 10_000 {
-			if _, err := st.Add(ctx, org, es[lo:min(lo+10_000, len(es))], time.Now()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	load := func(org string, es []store.Entry) { addAll(t, st, org, es) }
 	var tenth []store.Entry
 	for i := 0; i < len(es); i += 10 {
 		tenth = append(tenth, es[i])

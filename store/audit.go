@@ -62,15 +62,6 @@ func (s *Store) audit(ctx context.Context, action string, args []any) []any {
 	return append(args, action, ActorFrom(ctx), s.auditAge, s.auditMaxLen)
 }
 
-// expiryTime is t as an entry keeps it: whole seconds, rounded up, UTC.
-func expiryTime(t time.Time) time.Time {
-	u := t.Truncate(time.Second)
-	if u.Before(t) {
-		u = u.Add(time.Second)
-	}
-	return u.UTC()
-}
-
 // Event is one entry of an org's audit log.
 type Event struct {
 	ID     string    // its stream id: the server's time in ms, "-", a sequence number

@@ -167,16 +167,21 @@ func packExpiry(t time.Time) (string, error) {
 	if t.IsZero() {
 		return "", nil
 	}
-	sec := t.Unix()
-	if t.Nanosecond() > 0 {
-		sec++
-	}
+	sec := expirySeconds(t)
 	if sec <= 0 || sec > 1<<32-1 {
 		return "", fmt.Errorf("%w: expiry %v out of range", ErrInvalidArgument, t)
 	}
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(sec))
 	return string(b[:]), nil
+}
+
+// expirySeconds is t as an entry keeps it: Unix seconds, rounded up.
+func expirySeconds(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 func lookup(dict map[uint64]string, i uint64) (string, bool) {

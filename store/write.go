@@ -157,7 +157,7 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 			case seq > 0:
 				e.ID, e.Seq, e.CreatedAt = key.encode(num, uint64(seq)), uint64(seq), time.UnixMilli(ms).UTC()
 				if !e.ExpiresAt.IsZero() {
-					e.ExpiresAt = expiryTime(e.ExpiresAt)
+					e.ExpiresAt = time.Unix(expirySeconds(e.ExpiresAt), 0).UTC()
 				}
 			case seq < 0: // listed already: the entry that stays
 				e.ID, e.Seq = key.encode(num, uint64(-seq)), uint64(-seq)
