@@ -119,29 +119,34 @@ func verifyIndexes(t *testing.T, rdb *redis.Client, org string, m *model, keys [
 			}
 		}
 	}
+	// sameSet checks that the set at k holds exactly the model's members, as an intset on
+	// the real server, and takes k out of the model.
+	sameSet := func(what, k string, model map[string]map[string]bool) {
+		got, err := rdb.SMembers(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(model[k]) {
+			t.Errorf("%s %s holds %d members; the model %d", what, k, len(got), len(model[k]))
+		}
+		for _, g := range got {
+			if !model[k][g] {
+				t.Errorf("%s %s holds %s, which the model does not", what, k, g)
+			}
+		}
+		delete(model, k)
+		if real {
+			if enc, _ := rdb.ObjectEncoding(ctx, k).Result(); enc != "intset" {
+				t.Errorf("%s %s is encoded %s", what, k, enc)
+			}
+		}
+	}
 	gotNums := map[int]map[uint64]bool{}
 	for _, k := range keys {
 		kind := strings.TrimPrefix(k, base)
 		switch {
 		case strings.HasPrefix(kind, "x:"):
-			got, err := rdb.SMembers(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(wantPost[k]) {
-				t.Errorf("posting %s holds %d entries; the model %d", k, len(got), len(wantPost[k]))
-			}
-			for _, g := range got {
-				if !wantPost[k][g] {
-					t.Errorf("posting %s holds %s, which the model does not", k, g)
-				}
-			}
-			delete(wantPost, k)
-			if real {
-				if enc, _ := rdb.ObjectEncoding(ctx, k).Result(); enc != "intset" {
-					t.Errorf("posting %s is encoded %s", k, enc)
-				}
-			}
+			sameSet("posting", k, wantPost)
 		case strings.HasPrefix(kind, "xc:"):
 			got, err := rdb.HGetAll(ctx, k).Result()
 			if err != nil {
@@ -158,24 +163,7 @@ func verifyIndexes(t *testing.T, rdb *redis.Client, org string, m *model, keys [
 			}
 			delete(wantCount, k)
 		case strings.HasPrefix(kind, "r:"):
-			got, err := rdb.SMembers(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(wantFP[k]) {
-				t.Errorf("requestUUID bucket %s = %v; want %v", k, got, wantFP[k])
-			}
-			for _, g := range got {
-				if !wantFP[k][g] {
-					t.Errorf("requestUUID bucket %s holds %s, which the model does not", k, g)
-				}
-			}
-			delete(wantFP, k)
-			if real {
-				if enc, _ := rdb.ObjectEncoding(ctx, k).Result(); enc != "intset" {
-					t.Errorf("requestUUID bucket %s is encoded %s", k, enc)
-				}
-			}
+			sameSet("requestUUID bucket", k, wantFP)
 		case strings.HasPrefix(kind, "o:") && strings.Count(kind, ":") == 1:
 			n, _ := strconv.Atoi(kind[2:])
 			bases, err := rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
