@@ -108,30 +108,12 @@ func (e *Enforcer) History(ctx context.Context, org string, o HistoryOptions) ([
 		}
 		want[a] = true
 	}
-	start, end := "-", "+"
-	if !o.Since.IsZero() {
-		start = strconv.FormatInt(max(ceilMilli(o.Since), 0), 10)
+	start, end, none, err := historyRange(o)
+	if err != nil {
+		return nil, err
 	}
-	if !o.Until.IsZero() {
-		ms := ceilMilli(o.Until) // the events of ms-1 and earlier are before Until
-		if ms <= 0 || (!o.Since.IsZero() && !o.Until.After(o.Since)) {
-			return []Event{}, nil
-		}
-		end = strconv.FormatInt(ms-1, 10) // an id of ms-1 and any sequence number
-	}
-	if o.Before != "" {
-		ms, seq, ok := strings.Cut(o.Before, "-")
-		_, err1 := strconv.ParseUint(ms, 10, 64)
-		_, err2 := strconv.ParseUint(seq, 10, 64)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%w: history before %s: not an event id", ErrInvalidArgument, clip.Quote(o.Before))
-		}
-		if o.Before == "0-0" || strings.TrimLeft(ms, "0")+strings.TrimLeft(seq, "0") == "" {
-			return []Event{}, nil // nothing comes before the first id (and Redis refuses "(0-0")
-		}
-		if end == "+" || idLess(o.Before, end) {
-			end = "(" + o.Before
-		}
+	if none {
+		return []Event{}, nil
 	}
 	out := []Event{}
 	page := int64(o.Limit)
@@ -158,6 +140,39 @@ func (e *Enforcer) History(ctx context.Context, org string, o HistoryOptions) ([
 	}
 }
 
+// historyRange returns the stream ids that o's Since, Until and Before bound the events
+// by, as XREVRANGE takes them ("-" and "+" for none; "(" before an id excludes it), or
+// none when no event can lie between them.
+func historyRange(o HistoryOptions) (start, end string, none bool, err error) {
+	start, end = "-", "+"
+	last := int64(-1) // the last millisecond Until lets in, if it bounds
+	if !o.Since.IsZero() {
+		start = strconv.FormatInt(max(ceilMilli(o.Since), 0), 10)
+	}
+	if !o.Until.IsZero() {
+		last = ceilMilli(o.Until) - 1 // the events of that millisecond, any sequence number, are before Until
+		if last < 0 || (!o.Since.IsZero() && !o.Until.After(o.Since)) {
+			return "", "", true, nil
+		}
+		end = strconv.FormatInt(last, 10)
+	}
+	if o.Before != "" {
+		ms, seq, ok := strings.Cut(o.Before, "-")
+		b, err1 := strconv.ParseInt(ms, 10, 64)
+		n, err2 := strconv.ParseUint(seq, 10, 64)
+		if !ok || err1 != nil || err2 != nil || b < 0 {
+			return "", "", false, fmt.Errorf("%w: history before %s: not an event id", ErrInvalidArgument, clip.Quote(o.Before))
+		}
+		if b == 0 && n == 0 {
+			return "", "", true, nil // nothing comes before the first id (and Redis refuses "(0-0")
+		}
+		if last < 0 || b <= last { // else Until bounds the events more tightly
+			end = "(" + o.Before
+		}
+	}
+	return start, end, false, nil
+}
+
 // ceilMilli is t in Unix milliseconds, rounded up.
 func ceilMilli(t time.Time) int64 {
 	ms := t.UnixMilli()
@@ -165,21 +180,6 @@ func ceilMilli(t time.Time) int64 {
 		ms++
 	}
 	return ms
-}
-
-// idLess reports whether stream id a ("ms-seq") comes before b ("ms" or "ms-seq", b's
-// missing sequence number meaning the largest).
-func idLess(a, b string) bool {
-	am, as, _ := strings.Cut(a, "-")
-	bm, bs, hasSeq := strings.Cut(b, "-")
-	x, _ := strconv.ParseUint(am, 10, 64)
-	y, _ := strconv.ParseUint(bm, 10, 64)
-	if x != y || !hasSeq {
-		return x < y || (x == y && !hasSeq)
-	}
-	p, _ := strconv.ParseUint(as, 10, 64)
-	q, _ := strconv.ParseUint(bs, 10, 64)
-	return p < q
 }
 
 // Purge removes org's entries that have expired by the Redis server's clock, and
