@@ -554,7 +554,7 @@ func TestRulesStamped(t *testing.T) {
 func TestAuditTrim(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := ctxT(t)
-		numbers := numgen.E164(47, 600)
+		numbers := numgen.E164(47, 400)
 		for _, c := range []struct {
 			org    string
 			age    time.Duration
@@ -570,7 +570,7 @@ func TestAuditTrim(t *testing.T) {
 			key := Base(DefaultPrefix, c.org) + "audit"
 			n, err := b.rdb.XLen(ctx, key).Result()
 			if err != nil || n < 1 || n > 300 {
-				t.Errorf("%s: %d events after 600 adds, %v; want the bound and at most a node more", c.org, n, err)
+				t.Errorf("%s: %d events after 400 adds, %v; want the bound and at most a node more", c.org, n, err)
 			}
 			last, err := b.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
 			if err != nil || len(last) != 1 || last[0].Values["d"] != numbers[len(numbers)-1] {
