@@ -434,30 +434,53 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 		slices.Sort(lat)
 		return lat[len(lat)*99/100]
 	}
-	var p99R []float64
-	for range reps {
-		alone := probe(2 * time.Second)
+	// busy returns the check's p99 while two clients run loop without pause.
+	busy := func(loop func(stop chan struct{})) time.Duration {
 		stop := make(chan struct{})
 		done := make(chan struct{}, 2)
 		for range 2 {
 			go func() {
 				defer func() { done <- struct{}{} }()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					for _, o := range searches {
-						_, _ = enf.List(ctx, "acme", o)
-					}
-				}
+				loop(stop)
 			}()
 		}
+		defer func() { close(stop); <-done; <-done }()
+		return probe(2 * time.Second)
+	}
+	// The same with two clients reading raw ZREVRANGE pages of 10 at random offsets in
+	// a loop: what two busy clients cost a check on this machine with the least work a
+	// command can do.
+	rawPages := func(stop chan struct{}) {
+		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			off := int64(r.IntN(total - 10))
+			_ = rdb.ZRevRange(ctx, "rawz", off, off+9).Err()
+		}
+	}
+	var p99R, rawR []float64
+	for range reps {
+		alone := probe(2 * time.Second)
+		raw := busy(rawPages)
 		_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
 		_ = rdb.ConfigSet(ctx, "slowlog-log-slower-than", "500").Err()
 		_ = rdb.ConfigResetStat(ctx).Err()
-		busy := probe(2 * time.Second)
+		searching := busy(func(stop chan struct{}) {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, o := range searches {
+					_, _ = enf.List(ctx, "acme", o)
+				}
+			}
+		})
 		if logs, err := rdb.SlowLogGet(ctx, -1).Result(); err == nil {
 			var mx time.Duration
 			for _, l := range logs {
@@ -470,11 +493,10 @@ func scaleReads(t *testing.T, e164, mixed []string, reps int) {
 				}
 			}
 		}
-		close(stop)
-		<-done
-		<-done
-		p99R = append(p99R, float64(busy)/float64(alone))
-		t.Logf("check p99 alone %v, with two clients searching %d entries in a loop %v", alone, total, busy)
+		p99R = append(p99R, float64(searching)/float64(alone))
+		rawR = append(rawR, float64(raw)/float64(alone))
+		t.Logf("check p99 alone %v, with two clients searching %d entries in a loop %v, with two clients reading raw ZREVRANGE pages in a loop %v", alone, total, searching, raw)
 	}
+	t.Logf("check p99 with two clients reading raw ZREVRANGE pages: %s the p99 alone", spread(rawR))
 	t.Logf("check p99 with two clients searching: %s the p99 alone", spread(p99R))
 }
