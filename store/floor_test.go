@@ -27,6 +27,9 @@ import (
 //   - "bucket+log+chunk": the same, plus the number's place in the listing (HSET into a
 //     log block of 128) and in number order for search (SADD into a chunk of 288
 //     numbers, bases chosen ideally from the final list), each command grouped by key;
+//   - "bulk": the whole list built at once, as a loader into an empty org could: every
+//     bucket, log block and chunk written once with all of its members (one HSET or SADD
+//     a key, 10 commands a pipeline);
 //   - reads: HMGET of a call's numbers from each bucket they fall in, in one pipeline.
 //
 // The raw commands are SADD and SMISMEMBER of 1,000 members a command, 10 commands a
@@ -38,8 +41,9 @@ import (
 //	DNC_FLOOR=1 go test ./store -run TestLayoutFloor -v -timeout 30m
 //
 // DNC_FLOOR_N (default "10000,1000000") lists the list sizes; DNC_FLOOR_ROUNDS (5) the
-// rounds. A table has a bucket for every 24 numbers of the list (the library's average
-// is 16 to 32). It asserts nothing of the figures; it logs them.
+// rounds, DNC_FLOOR_LOAD (24) the numbers a bucket (the library's average is 16 to 32;
+// a listpack holds up to 128 fields by default). It asserts nothing of the figures; it
+// logs them.
 func TestLayoutFloor(t *testing.T) {
 	if os.Getenv("DNC_FLOOR") == "" {
 		t.Skip("DNC_FLOOR=1 measures the least a bucketed layout costs")
@@ -59,23 +63,27 @@ func TestLayoutFloor(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("DNC_FLOOR_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
+	load := 24
+	if v, err := strconv.Atoi(os.Getenv("DNC_FLOOR_LOAD")); err == nil && v > 0 {
+		load = v
+	}
 	rdb := redistest.Start(t).Client(t)
 	for _, n := range sizes {
-		t.Run(fmt.Sprintf("list-%d", n), func(t *testing.T) { layoutFloor(t, rdb, n, rounds) })
+		t.Run(fmt.Sprintf("list-%d", n), func(t *testing.T) { layoutFloor(t, rdb, n, load, rounds) })
 	}
 }
 
 // floorOp is one call's commands, built before the clock starts.
 type floorOp [][]any
 
-func layoutFloor(t *testing.T, rdb *redis.Client, n, rounds int) {
+func layoutFloor(t *testing.T, rdb *redis.Client, n, load, rounds int) {
 	ctx := context.Background()
 	numbers := numgen.E164(31, n)
 	values := make([]uint64, n)
 	for i, num := range numbers {
 		values[i], _ = parseDigits(num[1:])
 	}
-	nb := uint64(max(1, n/24))
+	nb := uint64(max(1, n/load))
 	bucketOf := func(v uint64) string { return "f:{o}:b:" + strconv.FormatUint(hashValue(v)%nb, 10) }
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
@@ -201,6 +209,15 @@ func layoutFloor(t *testing.T, rdb *redis.Client, n, rounds int) {
 		vs = append(vs, variant{fmt.Sprintf("write bucket, calls of %d", call), writes(call, false), true, n})
 		vs = append(vs, variant{fmt.Sprintf("write bucket+log+chunk, calls of %d", call), writes(call, true), true, n})
 	}
+	var bulk floorOp // the whole list, each key once, in pipelines of 10 commands
+	for _, cmd := range writes(n, true)[0] {
+		bulk = append(bulk, cmd)
+	}
+	var bulkOps []floorOp
+	for lo := 0; lo < len(bulk); lo += 10 {
+		bulkOps = append(bulkOps, bulk[lo:min(lo+10, len(bulk))])
+	}
+	vs = append(vs, variant{fmt.Sprintf("bulk build, %d commands", len(bulk)), bulkOps, true, n})
 	var rs []variant
 	for _, call := range []int{1000, 10_000, 100_000} {
 		if call <= q {
