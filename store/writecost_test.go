@@ -26,7 +26,8 @@ import (
 //	DNC_WRITECOST=1 go test ./store -run TestWriteCost -v
 //
 // DNC_WRITECOST_N (default 200,000) sets how many numbers. It asserts nothing of the
-// figures; it logs them.
+// figures; it logs them, and how long the commands held Redis (SLOWLOG, every command
+// logged).
 func TestWriteCost(t *testing.T) {
 	if os.Getenv("DNC_WRITECOST") == "" {
 		t.Skip("DNC_WRITECOST=1 measures the Redis cost of bulk writes")
@@ -43,9 +44,19 @@ func TestWriteCost(t *testing.T) {
 	for i, num := range numbers {
 		plain[i].Number = num
 	}
+	// Every command goes to SLOWLOG, so that each measurement can say how long its
+	// commands held Redis (commandHolds).
+	for _, kv := range [][2]string{{"slowlog-log-slower-than", "0"}, {"slowlog-max-len", "1000000"}} {
+		if err := rdb.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	measure := func(name string, fn func()) {
 		t.Helper()
 		if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Do(ctx, "SLOWLOG", "RESET").Err(); err != nil {
 			t.Fatal(err)
 		}
 		cpu0 := serverCPU(t, rdb)
@@ -71,6 +82,7 @@ func TestWriteCost(t *testing.T) {
 		}
 		t.Logf("%-22s Redis CPU %.2f µs/number, wall %.2f µs/number; commands %.3f/number (%s)%s",
 			name, cpu.Seconds()*1e6/float64(n), wall.Seconds()*1e6/float64(n), float64(calls)/float64(n), strings.Join(parts, ", "), script)
+		t.Logf("%-22s %s", "", commandHolds(t, rdb))
 	}
 	raw := func(del bool) {
 		for lo := 0; lo < n; lo += 10_000 {
@@ -119,6 +131,37 @@ func TestWriteCost(t *testing.T) {
 	measure("raw SREM", func() { raw(true) })
 	measure("Remove (calls of 1000)", remove("plain", 1000))
 	measure("Remove with metadata", remove("meta", 10_000))
+}
+
+// commandHolds says how long the writes' commands (the scripts, or raw SADD and SREM)
+// held Redis, by SLOWLOG: median, p99, p99.9, the longest, and how many took over 2 ms.
+func commandHolds(t *testing.T, rdb *redis.Client) string {
+	t.Helper()
+	logs, err := rdb.SlowLogGet(context.Background(), -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SLOWLOG lists the commands a script runs too: the scripts, when there are any,
+	// else the raw commands
+	byName := map[string][]time.Duration{}
+	for _, l := range logs {
+		if len(l.Args) > 0 {
+			name := strings.ToLower(l.Args[0])
+			byName[name] = append(byName[name], l.Duration)
+		}
+	}
+	d := byName["evalsha"]
+	if len(d) == 0 {
+		d = append(byName["sadd"], byName["srem"]...)
+	}
+	if len(d) == 0 {
+		return "no write commands in SLOWLOG"
+	}
+	slices.Sort(d)
+	over := len(d) - sort.Search(len(d), func(i int) bool { return d[i] > 2*time.Millisecond })
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return fmt.Sprintf("%d write commands (scripts or raw) held Redis: median %v, p99 %v, p99.9 %v, longest %v; %d over 2 ms",
+		len(d), at(0.5), at(0.99), at(0.999), d[len(d)-1], over)
 }
 
 func serverCPU(t *testing.T, rdb *redis.Client) time.Duration {
