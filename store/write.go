@@ -86,7 +86,8 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 // creation time, and reports which were added (false: already listed, left
 // unchanged). It sets each added entry's ID, Seq and CreatedAt to what it wrote, and
 // for a number listed already, ID and Seq to those of the entry that stays. The
-// numbers go in scripts of WriteChunk, all sent in one pipeline; each script reads and
+// numbers go in scripts of WriteChunk (WriteChunkMeta when one has metadata), all sent
+// in one pipeline; each script reads and
 // checks what could fail before its first write (and deletes again the bucket fields it
 // wrote if a number's bucket key turns out to be of another type), so every number in
 // it is written with its record, log slot and counts, or none is (short of Redis
@@ -99,16 +100,19 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		return nil, fmt.Errorf("%w: createdAt %v: want a time from 1970 to 6429", ErrInvalidArgument, now)
 	}
 	ts, epoch := put48(ms), newEpoch()
-	batches := make([][]any, 0, (len(entries)+WriteChunk-1)/WriteChunk)
-	for lo := 0; lo < len(entries); lo += WriteChunk {
-		chunk := entries[lo:min(lo+WriteChunk, len(entries))]
-		plain := true // no entry has metadata: the script takes the digits alone
-		for i := range chunk {
-			if e := &chunk[i]; e.Type != "" || e.BatchID != "" || e.RequestUUID != "" || !e.ExpiresAt.IsZero() {
-				plain = false
-				break
-			}
+	batches := make([][]any, 0, (len(entries)+WriteChunkMeta-1)/WriteChunkMeta)
+	starts := make([]int, 0, cap(batches)) // starts[b]: the first entry of script b
+	for lo, hi := 0, 0; lo < len(entries); lo = hi {
+		// the script takes the digits alone when no entry has metadata, and fewer
+		// entries when one has
+		hi = min(lo+WriteChunk, len(entries))
+		plain := !anyMeta(entries[lo:hi])
+		if !plain {
+			hi = min(lo+WriteChunkMeta, len(entries))
+			plain = !anyMeta(entries[lo:hi])
 		}
+		chunk := entries[lo:hi]
+		starts = append(starts, lo)
 		args := make([]any, 0, 3+5*len(chunk)+auditArgs)
 		if plain {
 			args = append(args, ts, epoch, "1")
@@ -141,8 +145,11 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 			break
 		}
 		seqs, ok := r.([]any)
-		lo := b * WriteChunk
-		if !ok || len(seqs) != min(WriteChunk, len(entries)-lo) {
+		lo, hi := starts[b], len(entries)
+		if b+1 < len(starts) {
+			hi = starts[b+1]
+		}
+		if !ok || len(seqs) != hi-lo {
 			return added, fmt.Errorf("%w: add: %v", ErrBadReply, r)
 		}
 		for i, v := range seqs {
@@ -165,6 +172,16 @@ func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.T
 		}
 	}
 	return added, err
+}
+
+// anyMeta reports whether an entry of es has metadata or an expiry.
+func anyMeta(es []Entry) bool {
+	for i := range es {
+		if e := &es[i]; e.Type != "" || e.BatchID != "" || e.RequestUUID != "" || !e.ExpiresAt.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // Remove unlists numbers (E.164) and drops their entries, and reports how many were

@@ -60,7 +60,11 @@ func TestAddAllOrNothing(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				org := fmt.Sprintf("undo%d%v%s", tc.listed, tc.meta, tc.spoil)
-				numbers := numgen.E164(61, tc.listed+WriteChunk)
+				size := WriteChunk // the numbers of one script
+				if tc.meta {
+					size = WriteChunkMeta
+				}
+				numbers := numgen.E164(61, tc.listed+size)
 				m := &model{entries: map[string]Entry{}}
 				first := withMeta(numbers[:tc.listed])
 				if _, err := s.Add(ctx, org, first, time.Now()); err != nil {
@@ -72,7 +76,7 @@ func TestAddAllOrNothing(t *testing.T) {
 				// The chunk: new numbers, some listed ones, and last a number whose
 				// bucket (or count, or text) is spoiled.
 				chunk := numbers[tc.listed:]
-				chunk = append(chunk[:WriteChunk-3], numbers[0], numbers[1])
+				chunk = append(chunk[:size-3], numbers[0], numbers[1])
 				L, p := tableOf(t, b.rdb, org)
 				base := Base(DefaultPrefix, org)
 				victim, dictWas := "", ""
@@ -575,6 +579,34 @@ func TestAuditTrim(t *testing.T) {
 			last, err := b.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
 			if err != nil || len(last) != 1 || last[0].Values["d"] != numbers[len(numbers)-1] {
 				t.Errorf("%s: newest event %v, %v; want the last add's", c.org, last, err)
+			}
+		}
+	})
+}
+
+// TestAddMixedChunks: a call whose entries with metadata come in runs between plain
+// ones is written in scripts of WriteChunk plain entries and of WriteChunkMeta where one
+// has metadata, and each entry still gets its own sequence number, id and metadata.
+func TestAddMixedChunks(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx, s := ctxT(t), New(b.rdb, "")
+		numbers := numgen.E164(64, 3*WriteChunk+2*WriteChunkMeta+7)
+		meta := withMeta(numbers)
+		es := plainEntries(numbers)
+		for _, run := range [][2]int{{WriteChunk + 3, WriteChunk + 3 + WriteChunkMeta/2}, {2*WriteChunk + 1, 2*WriteChunk + 2}, {len(es) - 2, len(es)}} {
+			copy(es[run[0]:run[1]], meta[run[0]:run[1]])
+		}
+		added, err := s.Add(ctx, "mixed", es, time.Now())
+		if err != nil || len(added) != len(es) {
+			t.Fatalf("Add = %d flags, %v", len(added), err)
+		}
+		for i, e := range es {
+			if !added[i] || e.Seq != uint64(i+1) {
+				t.Fatalf("entry %d: added %v, seq %d", i, added[i], e.Seq)
+			}
+			got, ok, err := s.GetByID(ctx, "mixed", e.ID)
+			if err != nil || !ok || got.Number != e.Number || got.Type != e.Type || got.BatchID != e.BatchID || got.RequestUUID != e.RequestUUID {
+				t.Fatalf("entry %d by id %s = %+v, %v, %v; want %+v", i, e.ID, got, ok, err, e)
 			}
 		}
 	})
