@@ -60,10 +60,10 @@ type Event struct {
 	Actor  string    // who made it (WithActor), or ""
 	Action string    // one of the Action constants
 	// Detail says what changed: the number ("+12125551234"), or for a write of many
-	// numbers in one step (up to 32, see Add) their count ("32 numbers"), with the
-	// batch id when they share one ("32 numbers batch spring-24"); for an import,
-	// which adds and removes, after "add " or "remove "; the rule for rule_add and
-	// rule_remove; "" for enable and disable.
+	// numbers in one step (up to 32, or 16 with metadata; see Add) their count ("32
+	// numbers"), with the batch id when they share one ("32 numbers batch spring-24");
+	// for an import, which adds and removes, after "add " or "remove "; the rule for
+	// rule_add and rule_remove; "" for enable and disable.
 	Detail string
 }
 
