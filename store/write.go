@@ -87,13 +87,13 @@ func (s *Store) SetEnabled(ctx context.Context, org string, enabled bool) error 
 // unchanged). It sets each added entry's ID, Seq and CreatedAt to what it wrote, and
 // for a number listed already, ID and Seq to those of the entry that stays. The
 // numbers go in scripts of WriteChunk (WriteChunkMeta when one has metadata), all sent
-// in one pipeline; each script reads and
-// checks what could fail before its first write (and deletes again the bucket fields it
-// wrote if a number's bucket key turns out to be of another type), so every number in
-// it is written with its record, log slot and counts, or none is (short of Redis
-// reaching its memory limit). Entries without metadata travel as their digits alone.
-// When Redis fails part-way, earlier scripts stay written (adding again is harmless)
-// and the flags say which numbers are known to have been added.
+// in one pipeline; each script reads and checks what could fail before its first write
+// (and deletes again the bucket fields it wrote if a number's bucket key turns out to
+// be of another type), so every number in it is written with its record, log slot and
+// counts, or none is (short of Redis reaching its memory limit). Entries without
+// metadata travel as their digits alone. When Redis fails part-way, earlier scripts
+// stay written (adding again is harmless) and the flags say which numbers are known to
+// have been added.
 func (s *Store) Add(ctx context.Context, org string, entries []Entry, now time.Time) ([]bool, error) {
 	ms := now.UnixMilli()
 	if ms < 0 || ms >= 1<<47 {
