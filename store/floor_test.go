@@ -140,14 +140,16 @@ func layoutFloor(t *testing.T, rdb *redis.Client, n, load, rounds int) {
 		}
 		return ops
 	}
-	rawWrites := func() []floorOp {
+	// raw is the raw command name of members, 1,000 members a command, 10 commands a
+	// pipeline, on one set.
+	raw := func(name string, members []string) []floorOp {
 		var ops []floorOp
-		for lo := 0; lo < n; lo += 10_000 {
+		for lo := 0; lo < len(members); lo += 10_000 {
 			var op floorOp
-			for c := lo; c < min(lo+10_000, n); c += 1000 {
-				cmd := []any{"sadd", "f:{o}:raw"}
-				for _, num := range numbers[c:min(c+1000, n)] {
-					cmd = append(cmd, num)
+			for c := lo; c < min(lo+10_000, len(members)); c += 1000 {
+				cmd := []any{name, "f:{o}:raw"}
+				for _, m := range members[c:min(c+1000, len(members))] {
+					cmd = append(cmd, m)
 				}
 				op = append(op, cmd)
 			}
@@ -180,30 +182,14 @@ func layoutFloor(t *testing.T, rdb *redis.Client, n, load, rounds int) {
 		}
 		return ops
 	}
-	rawReads := func() []floorOp {
-		var ops []floorOp
-		for lo := 0; lo < q; lo += 10_000 {
-			var op floorOp
-			for c := lo; c < min(lo+10_000, q); c += 1000 {
-				cmd := []any{"smismember", "f:{o}:raw"}
-				for _, num := range query[c:min(c+1000, q)] {
-					cmd = append(cmd, num)
-				}
-				op = append(op, cmd)
-			}
-			ops = append(ops, op)
-		}
-		return ops
-	}
-
 	type variant struct {
 		name  string
 		ops   []floorOp
 		write bool // starts from an empty database
 		count int  // numbers it handles
 	}
-	rawW := variant{"raw SADD", rawWrites(), true, n}
-	rawR := variant{"raw SMISMEMBER", rawReads(), false, q}
+	rawW := variant{"raw SADD", raw("sadd", numbers), true, n}
+	rawR := variant{"raw SMISMEMBER", raw("smismember", query), false, q}
 	var vs []variant
 	for _, call := range []int{1000, 10_000} {
 		vs = append(vs, variant{fmt.Sprintf("write bucket, calls of %d", call), writes(call, false), true, n})
@@ -256,21 +242,21 @@ func layoutFloor(t *testing.T, rdb *redis.Client, n, load, rounds int) {
 	var names []string
 	for r := 0; r < rounds; r++ {
 		for _, set := range [][]variant{vs, rs} {
-			raw := rawW
+			ref := rawW
 			if !set[0].write {
-				raw = rawR
+				ref = rawR
 				fill()
 			}
 			var rawTime time.Duration
 			if r%2 == 0 {
-				rawTime = run(raw)
+				rawTime = run(ref)
 			}
 			times := make([]time.Duration, len(set))
 			for i, v := range set {
 				times[i] = run(v)
 			}
 			if r%2 == 1 {
-				rawTime = run(raw)
+				rawTime = run(ref)
 			}
 			for i, v := range set {
 				if r == 0 {
@@ -279,7 +265,7 @@ func layoutFloor(t *testing.T, rdb *redis.Client, n, load, rounds int) {
 				ratios[v.name] = append(ratios[v.name], rawTime.Seconds()/times[i].Seconds())
 			}
 			if r == 0 {
-				t.Logf("round 0: %s %.0f numbers/s", raw.name, float64(raw.count)/rawTime.Seconds())
+				t.Logf("round 0: %s %.0f numbers/s", ref.name, float64(ref.count)/rawTime.Seconds())
 			}
 		}
 	}
