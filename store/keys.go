@@ -54,8 +54,10 @@ import (
 // each entry a sequence number in the order it was listed; a block holds 128 sequence
 // numbers, so it too stays a listpack. Each group of 128 blocks counts its blocks' live
 // entries, and a Fenwick tree counts the groups', which finds the page at any offset in
-// a step per binary digit of the number of groups plus one read of a group. A record is a packed binary string
-// (record.go) of at most 64 bytes.
+// a step per binary digit of the number of groups plus one read of a group (a list
+// nothing was ever removed from, "n" equal to "seq", holds every sequence number, and
+// its pages are found by arithmetic). A record is a packed binary string (record.go) of
+// at most 64 bytes.
 //
 // The search indexes answer a search without reading the listing: the postings give
 // the entries of a type or batchId newest first (the counts find the page at any offset
