@@ -53,25 +53,25 @@ type Result struct {
 // size. A listed entry's type and batch texts come from a cache of the org's
 // dictionary, keyed by the epoch; a text not yet cached costs one more read.
 func (s *Store) Lookup(ctx context.Context, org, number string, defaultEnabled bool) (Result, error) {
-	d, err := digits(number)
+	d, v, err := digitsAndValue(number)
 	if err != nil {
 		return Result{State: Listed}, err
 	}
 	a := s.c.asksOf(org)
-	r, more, err := s.lookup(ctx, org, d, number, defaultEnabled, a)
+	r, more, err := s.lookup(ctx, org, d, v, number, defaultEnabled, a)
 	if more != a && err == nil {
 		s.c.setAsks(org, more)
 		if more.clock && !a.clock {
-			r, _, err = s.lookup(ctx, org, d, number, defaultEnabled, more)
+			r, _, err = s.lookup(ctx, org, d, v, number, defaultEnabled, more)
 		}
 	}
 	return r, err
 }
 
-// lookup is one try of Lookup, asking for what a says; it returns what the org needs
-// asked (which, when more than a, makes its answer void).
-func (s *Store) lookup(ctx context.Context, org, d, number string, defaultEnabled bool, a asks) (Result, asks, error) {
-	v := digitsValue(d)
+// lookup is one try of Lookup for the number with digits d (value v), asking for what a
+// says; it returns what the org needs asked (which, when more than a, makes its answer
+// void).
+func (s *Store) lookup(ctx context.Context, org, d string, v uint64, number string, defaultEnabled bool, a asks) (Result, asks, error) {
 	h := hashValue(v)
 	size := s.c.size(org)
 	var tm redis.Cmder
@@ -466,13 +466,14 @@ const fewFields = 32
 // saw it, all read in one pipeline; errStale when that is out of date.
 //
 // It groups the numbers by bucket and reads each bucket with its depth and stamp: a
-// few numbers by one HMGET, as Check does; many by HGETALL, with HMGET of the depth and
-// stamp before and after it, which must agree: a bucket's depth only grows while the
-// org's data lasts (a split), and its stamp names the data's epoch, so the fields read
-// in between are those of the same bucket, at the same depth, of the same data. Each
-// bucket's depth shows whether it is still the home of the numbers read from it (the
-// table may have grown since this Store saw it), and all stamps must agree (the switch
-// and epoch did not change between two buckets' reads).
+// few numbers by one HMGET, as Check does; many whole (HKEYS, or HGETALL; see
+// fewFields), with HMGET of the depth and stamp before and after it, which must agree:
+// a bucket's depth only grows while the org's data lasts (a split), and its stamp names
+// the data's epoch, so the fields read in between are those of the same bucket, at the
+// same depth, of the same data. Each bucket's depth shows whether it is still the home
+// of the numbers read from it (the table may have grown since this Store saw it), and
+// all stamps must agree (the switch and epoch did not change between two buckets'
+// reads).
 //
 // The same pipeline reads the server's clock, by which a listed entry that has expired
 // is not listed, and whether the org has entries that expire. It returns the buckets'
