@@ -178,7 +178,8 @@ func testExpiry(t *testing.T, rdb redis.UniversalClient) {
 	behind := newEnforcer(t, rdb, dnc.WithClock(func() time.Time { return time.Now().AddDate(-10, 0, 0) }))
 	soon := time.Now().Add(time.Hour)
 	// To the client ahead, soon passed ten years ago; the server says it has not.
-	en, err := ahead.AddEntry(ctx, o, "+14155550001", dnc.Meta{Type: "complaint", ExpiresAt: soon})
+	const uuid1 = "0b7c5f7e-3c1a-4e55-9d8e-2a6f4c1b9e01"
+	en, err := ahead.AddEntry(ctx, o, "+14155550001", dnc.Meta{Type: "complaint", RequestUUID: uuid1, ExpiresAt: soon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func testExpiry(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("ExpiresAt = %v; want %v rounded up to the second", en.ExpiresAt, soon)
 	}
 	// To the client behind, an hour ago is ten years away; the server says it is past.
-	if _, err := behind.AddEntry(ctx, o, "+14155550002", dnc.Meta{ExpiresAt: time.Now().Add(-time.Hour)}); err != nil {
+	if _, err := behind.AddEntry(ctx, o, "+14155550002", dnc.Meta{RequestUUID: "call-2", ExpiresAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ahead.Add(ctx, o, "+14155550003"); err != nil {
@@ -213,13 +214,14 @@ func testExpiry(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil || !ds[1].Skip || ds[2].Skip || !ds[3].Skip || ds[4].Skip {
 		t.Errorf("CheckMany of 3000: %+v %+v %+v, %v", ds[1], ds[2], ds[3], err)
 	}
-	// Adding again never shortens a life: no expiry, or a later one, replaces it.
+	// Adding again never shortens a life: no expiry, or a later one, replaces it, and
+	// nothing else of the entry changes.
 	if _, err := ahead.AddEntry(ctx, o, "+14155550002", dnc.Meta{}); !errors.Is(err, dnc.ErrExists) {
 		t.Fatalf("AddEntry of a listed number = %v; want ErrExists", err)
 	}
 	mustSkip(t, ahead, o, "+14155550002", true)
-	if got, _ := ahead.Entry(ctx, o, "+14155550002"); !got.ExpiresAt.IsZero() {
-		t.Errorf("re-added without an expiry: ExpiresAt %v", got.ExpiresAt)
+	if got, _ := ahead.Entry(ctx, o, "+14155550002"); !got.ExpiresAt.IsZero() || got.RequestUUID != "call-2" {
+		t.Errorf("re-added without an expiry: ExpiresAt %v, RequestUUID %q", got.ExpiresAt, got.RequestUUID)
 	}
 	later := soon.Add(24 * time.Hour)
 	if _, err := ahead.AddEntry(ctx, o, "+14155550001", dnc.Meta{ExpiresAt: later}); !errors.Is(err, dnc.ErrExists) {
@@ -228,8 +230,9 @@ func testExpiry(t *testing.T, rdb redis.UniversalClient) {
 	if _, err := ahead.AddEntry(ctx, o, "+14155550001", dnc.Meta{ExpiresAt: soon}); !errors.Is(err, dnc.ErrExists) {
 		t.Fatal(err)
 	}
-	if got, _ := ahead.Entry(ctx, o, "+14155550001"); !got.ExpiresAt.Equal(later.Truncate(time.Second).Add(time.Second)) {
-		t.Errorf("ExpiresAt after a later and then a sooner expiry = %v; want %v", got.ExpiresAt, later)
+	if got, _ := ahead.Entry(ctx, o, "+14155550001"); !got.ExpiresAt.Equal(later.Truncate(time.Second).Add(time.Second)) ||
+		got.Type != "complaint" || got.RequestUUID != uuid1 || got.ID != en.ID || !got.CreatedAt.Equal(en.CreatedAt) {
+		t.Errorf("after a later and then a sooner expiry: %+v; want %+v with ExpiresAt %v", got, en, later)
 	}
 	// Retention: a customer request is kept 5 years unless the option says otherwise.
 	before := snapshot(t, rdb)
