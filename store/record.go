@@ -111,14 +111,14 @@ func decodeRecord(k idKey, digits, rec string, dict map[uint64]string) (Entry, e
 	}
 	seq := be(rec[0:5])
 	e.ID, e.Seq = k.encode(num, seq), seq
-	u := rec[recHead:]
 	if rec[5]&flagExpires != 0 {
-		if len(rec) < recHead+expiryLen {
+		x, ok := recordExpiry(rec)
+		if !ok {
 			return e, fmt.Errorf("%w: %w: entry of %s: %d bytes, flagged as expiring", ErrBadReply, errRecord, e.Number, len(rec))
 		}
-		e.ExpiresAt = time.Unix(int64(be(rec[recHead:recHead+expiryLen])), 0).UTC()
-		u = rec[recHead+expiryLen:]
+		e.ExpiresAt = time.Unix(x, 0).UTC()
 	}
+	u := uuidPart(rec)
 	e.CreatedAt = time.UnixMilli(int64(be(rec[5:11]) &^ (flagExpires << 40))).UTC()
 	var ok bool
 	if e.Type, ok = lookup(dict, be(rec[11:14])); !ok {

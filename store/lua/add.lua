@@ -396,11 +396,11 @@ for a = 4, #ARGV, W do
       local x = ''
       if W == 5 then x = ARGV[a + 4] end
       if x == '' or unpackBE(x, 1, 4) > old then
-        local nrec
+        local nrec -- the head (without the flag when the expiry goes), the expiry, the requestUUID part
         if x == '' then
-          nrec = string.sub(rec, 1, 5) .. string.char(string.byte(rec, 6) - 128) .. string.sub(rec, 7, 17) .. string.sub(rec, 22)
+          nrec = string.sub(rec, 1, 5) .. string.char(string.byte(rec, 6) - 128) .. string.sub(rec, 7, 17) .. uuidPart(rec)
         else
-          nrec = string.sub(rec, 1, 17) .. x .. string.sub(rec, 22)
+          nrec = string.sub(rec, 1, 17) .. x .. uuidPart(rec)
         end
         redis.call('HSET', bkey, digits, nrec)
         wrote('r', bkey, digits, rec)
