@@ -192,15 +192,18 @@ func scriptErr(err error) error {
 		return nil
 	}
 	msg := err.Error()
+	after := func(tag string) string { // what the script said after its tag
+		return strings.TrimPrefix(msg[strings.Index(msg, tag)+len(tag):], " ")
+	}
 	switch {
 	case strings.Contains(msg, "DNCSCHEMA"):
-		return fmt.Errorf("%w: %s", ErrSchema, msg[strings.Index(msg, "DNCSCHEMA")+len("DNCSCHEMA "):])
+		return fmt.Errorf("%w: %s", ErrSchema, after("DNCSCHEMA"))
 	case strings.Contains(msg, "DNCBROAD"):
-		return fmt.Errorf("%w: %s", ErrSearchTooBroad, msg[strings.Index(msg, "DNCBROAD")+len("DNCBROAD "):])
+		return fmt.Errorf("%w: %s", ErrSearchTooBroad, after("DNCBROAD"))
 	case strings.Contains(msg, "DNCFULL"):
 		return ErrFull
 	case strings.Contains(msg, "DNCRULES"):
-		return fmt.Errorf("%w: %s", ErrTooManyRules, msg[strings.Index(msg, "DNCRULES")+len("DNCRULES "):])
+		return fmt.Errorf("%w: %s", ErrTooManyRules, after("DNCRULES"))
 	case strings.Contains(msg, "DNCCORRUPT"):
 		return fmt.Errorf("%w: %s", ErrBadReply, msg)
 	}
