@@ -24,8 +24,9 @@ const MaxRules = store.MaxRules
 // a country calling code. Without "+" it is read in the default region: after the
 // region's international prefix it is read as with "+"; else the national prefix, if
 // written, is dropped and the country code put in front, so that in region US "201"
-// and "1 201" read as "+1201" (and "011 44 20" as "+4420"), and in GB "020" as "+4420". Adding a rule the
-// org has is not an error. The rule and its audit event are written together.
+// and "1 201" read as "+1201" (and "011 44 20" as "+4420"), and in GB "020" as
+// "+4420". Adding a rule the org has is not an error. The rule and its audit event are
+// written together.
 //
 // A check learns of a change of the org's rules from the version that every bucket's
 // stamp carries: a change writes the new version into all of them, 250 buckets a

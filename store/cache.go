@@ -69,8 +69,6 @@ func parseDepth(depth string) (uint, bool) {
 	return uint(D), err == nil && D <= 40
 }
 
-// bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for
-// every call.
 // readStamp splits a bucket's stamp ("<switch>[r<rules version>]:<epoch>") and says
 // whether DNC is on: the switch is "0" (off), "-" (never set: def) or anything else (on:
 // a value the store did not write never switches DNC off).
@@ -93,6 +91,8 @@ func stampRules(stamp string) (uint64, bool) {
 	return rv, err == nil && rv > 0
 }
 
+// bucketKey returns "<prefix>:{<org>}:b:<b>" in one allocation: a check builds it for
+// every call.
 func bucketKey(prefix, org string, b uint64) string {
 	var arr [128]byte // on the stack: string(buf) below is the one allocation
 	buf := append(arr[:0], prefix...)

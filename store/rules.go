@@ -19,10 +19,9 @@ const RuleChunk = 100
 // to 15 digits, the first not 0) is blocked. It returns how many were not there. The
 // rules go in scripts of RuleChunk, each writing its rules with their audit events and
 // raising the rules' version (if the org reaches MaxRules part-way, the scripts before
-// stay written: the count says how many rules were added);
-// then the version is written into every bucket's stamp, 250 buckets a script (about a
-// millisecond of Redis; so a change of the rules costs about one script per 4,000
-// listed numbers), and checks see
+// stay written: the count says how many rules were added); then the version is written
+// into every bucket's stamp, 250 buckets a script (about a millisecond of Redis; so a
+// change of the rules costs about one script per 4,000 listed numbers), and checks see
 // the new rules bucket by bucket as the scripts run: when AddRule returns nil, every
 // check does. A walk cut short by a failure leaves buckets naming the old version; the
 // next change of the org's rules, or SetEnabled, writes them all.

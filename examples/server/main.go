@@ -22,8 +22,8 @@
 // (POST /api/dnc/check takes a "region" for national numbers), so the server has no
 // region setting.
 // It binds to loopback unless -addr says otherwise, logs with log/slog to standard
-// error (never tokens, never query strings, never the prefix of a rule), and on SIGINT or SIGTERM stops accepting
-// requests and lets those in flight finish (up to 10 s).
+// error (never tokens, never query strings, never the prefix of a rule), and on SIGINT
+// or SIGTERM stops accepting requests and lets those in flight finish (up to 10 s).
 //
 // Each API request has a deadline (-timeout): a Redis that does not answer by then, or
 // cannot be reached, gets the client a 503 with Retry-After, never a hung request (the
