@@ -44,11 +44,8 @@ func ruleChangeCost(t *testing.T, e164 []string) {
 		es[i].Number = n
 	}
 	addAll(t, st, "acme", es)
-	if err := rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000").Err(); err != nil {
-		t.Fatal(err)
-	}
+	watchSlowlog(t, rdb)
 	var took []float64
-	_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
 	for i := range 5 {
 		start := time.Now()
 		if err := enf.AddRule(ctx, "acme", fmt.Sprintf("+1%03d", 900+i)); err != nil {
@@ -190,10 +187,7 @@ func purgeCost(t *testing.T, e164 []string) {
 		}
 	}
 	addAll(t, st, "acme", es)
-	if err := rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000").Err(); err != nil {
-		t.Fatal(err)
-	}
-	_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
+	watchSlowlog(t, rdb)
 	start := time.Now()
 	n, err := enf.Purge(ctx, "acme")
 	took := time.Since(start)

@@ -171,6 +171,21 @@ func scaleMemory(t *testing.T, e164, mixed []string) {
 	}
 }
 
+// watchSlowlog makes SLOWLOG keep every command over 1 ms, up to 100,000 of them, and
+// empties it, for slowest to read.
+func watchSlowlog(t *testing.T, rdb *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	for _, kv := range [][2]string{{"slowlog-log-slower-than", "1000"}, {"slowlog-max-len", "100000"}} {
+		if err := rdb.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.Do(ctx, "SLOWLOG", "RESET").Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // slowest returns the longest command in SLOWLOG (threshold 1 ms) and how many took
 // over 2 ms, logs the three longest, and resets SLOWLOG.
 func slowest(t *testing.T, rdb *redis.Client) (time.Duration, int) {
@@ -207,11 +222,7 @@ func scaleWrites(t *testing.T, e164, mixed []string, reps int) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
-	for _, kv := range [][2]string{{"slowlog-log-slower-than", "1000"}, {"slowlog-max-len", "100000"}} {
-		if err := rdb.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	watchSlowlog(t, rdb)
 	enf := newEnforcer(t, rdb)
 	n := float64(len(e164))
 	for _, call := range []int{1000, 10_000} {
