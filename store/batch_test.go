@@ -104,7 +104,7 @@ func TestCheckManyMissingBucket(t *testing.T) {
 }
 
 // splitAfterHKEYS is a hook that sends a pipeline holding HKEYS (or HGETALL) in two
-// parts, the first up to the first of them, and runs between between them, once.
+// parts, the first up to the first of them, and calls its func between in between, once.
 type splitAfterHKEYS struct {
 	between func()
 	done    atomic.Bool
